@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvhostio: serve Linux target_core_user (TCMU) devices from userspace.
+ *
+ * A vhostio_ctx listens on the TCMU generic netlink family, attaches to
+ * every user backstore whose subtype has a registered handler, and runs one
+ * thread per device that drains the command ring, emulates SCSI and calls
+ * the handler for data.  The caller owns the event loop: poll
+ * vhostio_ctx_fd() for POLLIN and call vhostio_ctx_dispatch().
+ *
+ * Every function returning int returns 0 (or a count) on success and
+ * -errno on failure; none of them relies on errno.
+ */
+#ifndef VHOSTIO_VHOSTIO_H
+#define VHOSTIO_VHOSTIO_H
+
+#include <vhostio/handler.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vhostio_ctx;
+
+/* Library version, "MAJOR.MINOR.PATCH". */
+VHOSTIO_EXPORT const char *vhostio_version(void);
+
+/* Messages at or below 'level' (enum vhostio_log_level) are emitted. */
+VHOSTIO_EXPORT void vhostio_set_log_level(int level);
+VHOSTIO_EXPORT int vhostio_get_log_level(void);
+/* Replace the default sink (stderr).  fn == NULL restores it. */
+typedef void (*vhostio_log_fn)(void *opaque, int level, const char *msg);
+VHOSTIO_EXPORT void vhostio_set_log_fn(vhostio_log_fn fn, void *opaque);
+
+VHOSTIO_EXPORT int vhostio_ctx_new(struct vhostio_ctx **ctxp);
+
+/*
+ * Register a handler.  The struct is copied (up to its struct_size), so the
+ * caller's copy may be read-only.  -EINVAL: malformed struct or unknown API
+ * version; -EEXIST: subtype taken.
+ */
+VHOSTIO_EXPORT int vhostio_ctx_add_handler(struct vhostio_ctx *ctx,
+					   const struct vhostio_handler *handler);
+
+/*
+ * Load target_core_user if needed, join the TCMU netlink family, ask the
+ * kernel to wait for our replies, and attach to user devices that already
+ * exist.
+ */
+VHOSTIO_EXPORT int vhostio_ctx_start(struct vhostio_ctx *ctx);
+
+/* File descriptor to poll for POLLIN; valid after vhostio_ctx_start(). */
+VHOSTIO_EXPORT int vhostio_ctx_fd(const struct vhostio_ctx *ctx);
+
+/* Handle pending netlink events (device added, removed, reconfigured). */
+VHOSTIO_EXPORT int vhostio_ctx_dispatch(struct vhostio_ctx *ctx);
+
+/* Number of devices being served. */
+VHOSTIO_EXPORT int vhostio_ctx_device_count(const struct vhostio_ctx *ctx);
+
+/*
+ * Stop: every device stops fetching, finishes its in-flight commands,
+ * unmaps; the kernel is told not to wait for replies any more (so that
+ * configfs operations never hang on a daemon that is gone).  Then free.
+ */
+VHOSTIO_EXPORT void vhostio_ctx_free(struct vhostio_ctx *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VHOSTIO_VHOSTIO_H */

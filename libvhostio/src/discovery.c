@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "discovery.h"
+#include "log.h"
+
+int read_text_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, len - 1);
+	int err = errno;
+	close(fd);
+	if (n < 0)
+		return -err;
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return (int)n;
+}
+
+static int read_u64_file(const char *path, uint64_t *out)
+{
+	char buf[64];
+	int ret = read_text_file(path, buf, sizeof(buf));
+	if (ret < 0)
+		return ret;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(buf, &end, 0);
+	if (errno || end == buf)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int parse_uio_name(const char *uio_name, struct device_info *info)
+{
+	if (strncmp(uio_name, UIO_NAME_PREFIX, strlen(UIO_NAME_PREFIX)) != 0)
+		return -EINVAL;
+	const char *hba = uio_name + strlen(UIO_NAME_PREFIX);
+	const char *dev = strchr(hba, '/');
+	if (!dev)
+		return -EINVAL;
+	dev++;
+	const char *cfg = strchr(dev, '/');
+	if (!cfg || cfg == dev || dev - hba < 2)
+		return -EINVAL;
+	cfg++;
+	const char *cfg_slash = strchr(cfg, '/');
+	size_t subtype_len = cfg_slash ? (size_t)(cfg_slash - cfg) : strlen(cfg);
+	if (subtype_len == 0 || subtype_len >= sizeof(info->subtype))
+		return -EINVAL;
+
+	int n = snprintf(info->name, sizeof(info->name), "%.*s/%.*s",
+			 (int)(dev - 1 - hba), hba, (int)(cfg - 1 - dev), dev);
+	if (n < 0 || (size_t)n >= sizeof(info->name))
+		return -ENAMETOOLONG;
+	if (strlen(cfg) >= sizeof(info->cfgstring))
+		return -ENAMETOOLONG;
+	strcpy(info->cfgstring, cfg);
+	memcpy(info->subtype, cfg, subtype_len);
+	info->subtype[subtype_len] = '\0';
+	n = snprintf(info->configfs_dir, sizeof(info->configfs_dir), CONFIGFS_CORE "/user_%.*s/%.*s",
+		     (int)(dev - 1 - hba), hba, (int)(cfg - 1 - dev), dev);
+	if (n < 0 || (size_t)n >= sizeof(info->configfs_dir))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static int attr_path(const struct device_info *info, const char *attr, char *path, size_t len)
+{
+	int n = snprintf(path, len, "%s/%s", info->configfs_dir, attr);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int read_configfs_attributes(struct device_info *info)
+{
+	char path[PATH_MAX + 64];
+	uint64_t v;
+
+	info->block_size = 512;
+	info->max_sectors = 128;
+	if (attr_path(info, "attrib/hw_block_size", path, sizeof(path)) == 0 &&
+	    read_u64_file(path, &v) == 0 && v >= 512 && v <= 65536 && !(v & (v - 1)))
+		info->block_size = (uint32_t)v;
+	if (attr_path(info, "attrib/hw_max_sectors", path, sizeof(path)) == 0 &&
+	    read_u64_file(path, &v) == 0 && v > 0 && v <= UINT32_MAX)
+		info->max_sectors = (uint32_t)v;
+	if (attr_path(info, "attrib/emulate_write_cache", path, sizeof(path)) == 0 &&
+	    read_u64_file(path, &v) == 0)
+		info->write_cache = v != 0;
+
+	int ret = attr_path(info, "attrib/dev_size", path, sizeof(path));
+	if (ret == 0)
+		ret = read_u64_file(path, &v);
+	if (ret < 0) {
+		vhostio_log(VHOSTIO_LOG_ERROR, "%s: cannot read dev_size: %s", info->name, strerror(-ret));
+		return ret;
+	}
+	if (v < info->block_size) {
+		vhostio_log(VHOSTIO_LOG_ERROR, "%s: dev_size %" PRIu64 " is smaller than one %u-byte block",
+			    info->name, v, info->block_size);
+		return -EINVAL;
+	}
+	info->num_lbas = v / info->block_size;
+
+	/* "T10 VPD Unit Serial Number: <serial>" */
+	char buf[512];
+	if (attr_path(info, "wwn/vpd_unit_serial", path, sizeof(path)) == 0 &&
+	    read_text_file(path, buf, sizeof(buf)) > 0) {
+		const char *colon = strrchr(buf, ':');
+		const char *serial = colon ? colon + 1 : buf;
+		while (*serial == ' ')
+			serial++;
+		snprintf(info->serial, sizeof(info->serial), "%.*s", (int)sizeof(info->serial) - 1, serial);
+	}
+	return 0;
+}
+
+int write_configfs_attribute(const struct device_info *info, const char *attr, const char *value)
+{
+	char path[PATH_MAX + 64];
+	int ret = attr_path(info, attr, path, sizeof(path));
+	if (ret < 0)
+		return ret;
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, value, strlen(value));
+	ret = n < 0 ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+int read_uio_info(unsigned minor, char *name, size_t name_len, size_t *map_size)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "/sys/class/uio/uio%u/name", minor);
+	int ret = read_text_file(path, name, name_len);
+	if (ret < 0)
+		return ret;
+	snprintf(path, sizeof(path), "/sys/class/uio/uio%u/maps/map0/size", minor);
+	uint64_t size;
+	ret = read_u64_file(path, &size);
+	if (ret < 0)
+		return ret;
+	if (size == 0 || size > SIZE_MAX)
+		return -EINVAL;
+	*map_size = (size_t)size;
+	return 0;
+}

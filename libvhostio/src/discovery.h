@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Finding TCMU devices and their attributes: uio sysfs and LIO configfs. */
+#ifndef VHOSTIO_DISCOVERY_H
+#define VHOSTIO_DISCOVERY_H
+
+#include <stddef.h>
+
+#include "device.h"
+
+#define UIO_NAME_PREFIX "tcm-user/"
+
+/* Where LIO's user backstores live in configfs. */
+#define CONFIGFS_CORE "/sys/kernel/config/target/core"
+
+/*
+ * Split a uio name "tcm-user/<hba>/<dev>/<subtype>/<config>" into 'info'
+ * (name, subtype, cfgstring, configfs_dir).  -EINVAL if it is not one.
+ */
+int parse_uio_name(const char *uio_name, struct device_info *info);
+
+/* Geometry, cache mode and serial from configfs; defaults where absent. */
+int read_configfs_attributes(struct device_info *info);
+
+/* The uio device's name and map0 size from /sys/class/uio/uio<minor>. */
+int read_uio_info(unsigned minor, char *name, size_t name_len, size_t *map_size);
+
+/* Write a configfs attribute of the device (e.g. "action/block_dev"). */
+int write_configfs_attribute(const struct device_info *info, const char *attr, const char *value);
+
+/* Read a small sysfs/configfs file, newline stripped.  Returns length. */
+int read_text_file(const char *path, char *buf, size_t len);
+
+#endif

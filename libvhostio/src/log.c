@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Leveled logging to stderr or an application-supplied sink. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <vhostio/vhostio.h>
+
+#include "device.h"
+#include "log.h"
+
+static int log_level = VHOSTIO_LOG_INFO;
+static vhostio_log_fn log_sink;
+static void *log_sink_opaque;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *const level_names[] = { "ERROR", "WARN", "INFO", "DEBUG" };
+
+void vhostio_set_log_level(int level)
+{
+	if (level < VHOSTIO_LOG_ERROR)
+		level = VHOSTIO_LOG_ERROR;
+	if (level > VHOSTIO_LOG_DEBUG)
+		level = VHOSTIO_LOG_DEBUG;
+	__atomic_store_n(&log_level, level, __ATOMIC_RELAXED);
+}
+
+int vhostio_get_log_level(void)
+{
+	return __atomic_load_n(&log_level, __ATOMIC_RELAXED);
+}
+
+int log_enabled(int level)
+{
+	return level <= vhostio_get_log_level();
+}
+
+void vhostio_set_log_fn(vhostio_log_fn fn, void *opaque)
+{
+	pthread_mutex_lock(&log_lock);
+	log_sink = fn;
+	log_sink_opaque = opaque;
+	pthread_mutex_unlock(&log_lock);
+}
+
+static void emit(int level, const char *prefix, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	int n = 0;
+	if (prefix)
+		n = snprintf(msg, sizeof(msg), "%s: ", prefix);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+
+	pthread_mutex_lock(&log_lock);
+	if (log_sink) {
+		log_sink(log_sink_opaque, level, msg);
+	} else {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		struct tm tm;
+		localtime_r(&ts.tv_sec, &tm);
+		fprintf(stderr, "%02d:%02d:%02d.%03ld vhostio %-5s %s\n", tm.tm_hour, tm.tm_min,
+			tm.tm_sec, ts.tv_nsec / 1000000, level_names[level], msg);
+	}
+	pthread_mutex_unlock(&log_lock);
+}
+
+void vhostio_log(int level, const char *fmt, ...)
+{
+	if (level < VHOSTIO_LOG_ERROR || !log_enabled(level))
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	emit(level, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void vhostio_device_log(const struct vhostio_device *dev, int level, const char *fmt, ...)
+{
+	if (level < VHOSTIO_LOG_ERROR || !log_enabled(level))
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	emit(level, dev ? dev->info.name : NULL, fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The TCMU mailbox and command ring, as laid out by
+ * <linux/target_core_user.h>.  The ring is shared with the kernel and, from
+ * our side, untrusted: every offset and length read from it is checked
+ * against the mapping before it is used.
+ *
+ * Not thread-safe: the caller serialises ring_fetch() and ring_complete().
+ */
+#ifndef VHOSTIO_RING_H
+#define VHOSTIO_RING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include <vhostio/handler.h>
+
+/* The largest CDB we copy out of the ring (LIO's TCM_MAX_COMMAND_SIZE). */
+#define RING_MAX_CDB 32
+
+struct vhostio_ring {
+	uint8_t *map;          /* start of the uio mapping (the mailbox) */
+	size_t map_size;
+	uint8_t *cmdr;         /* command ring */
+	uint32_t cmdr_size;
+	size_t data_off;       /* first byte of the data area */
+	uint16_t mb_flags;
+
+	uint32_t next_fetch;   /* next entry to parse; runs ahead of tail */
+	uint32_t tail;         /* last value published in mailbox cmd_tail */
+	uint32_t outstanding;  /* CMD slots in [tail, next_fetch) not yet completed */
+	uint32_t last_cmd_pos; /* slot of the command fetched last */
+	bool broken;           /* ring layout unusable: stop touching it */
+};
+
+/* A command copied out of its ring slot. */
+struct ring_cmd {
+	uint16_t cmd_id;
+	uint8_t cdb_len;
+	uint8_t cdb[RING_MAX_CDB];
+	uint32_t iov_cnt;      /* data iovs (BIDI and DIF iovs are not used) */
+	size_t data_len;       /* sum of the data iov lengths */
+	/*
+	 * Why a ring_fetch() result is RING_BAD_CMD: the command must be
+	 * failed with this status instead of being executed.
+	 */
+	struct vhostio_scsi_status bad;
+};
+
+enum ring_fetch_result {
+	RING_EMPTY = 0,   /* nothing new */
+	RING_CMD,         /* a command to run */
+	RING_BAD_CMD,     /* a command whose fields are bad: complete it with cmd->bad */
+	RING_BROKEN,      /* the ring itself is corrupt; see ring->broken */
+};
+
+/* Validate the mailbox in a fresh mapping and start at the kernel's tail. */
+int ring_init(struct vhostio_ring *ring, void *map, size_t map_size);
+
+/*
+ * Parse the next entry.  PAD, TMR and unknown entries are consumed
+ * silently (unknown ones are flagged TCMU_UFLAG_UNKNOWN_OP).  On RING_CMD
+ * the data iovs are written, as pointers into the mapping, to 'iov' when
+ * cmd->iov_cnt <= iov_max; otherwise the caller must grow its array and
+ * call ring_fetch_iovs().
+ */
+enum ring_fetch_result ring_fetch(struct vhostio_ring *ring, struct ring_cmd *cmd,
+				  struct iovec *iov, uint32_t iov_max);
+/* Copy the data iovs of the command fetched last (needs iov_cnt slots). */
+void ring_fetch_iovs(struct vhostio_ring *ring, struct iovec *iov);
+
+/*
+ * Complete one fetched command: its id and response go into the oldest CMD
+ * slot at the tail (out-of-order completion), and cmd_tail moves past it.
+ * read_len < UINT32_MAX reports a short data-in transfer.
+ */
+void ring_complete(struct vhostio_ring *ring, uint16_t cmd_id,
+		   const struct vhostio_scsi_status *st, uint32_t read_len);
+
+/* Sense bytes for a status, fixed format; returns the length used. */
+size_t sense_format_fixed(const struct vhostio_scsi_status *st, uint8_t *buf, size_t buf_len);
+
+#endif
