@@ -59,26 +59,35 @@ static const struct vhostio_handler *find_handler(const struct vhostio_ctx *ctx,
 	return NULL;
 }
 
-int vhostio_ctx_add_handler(struct vhostio_ctx *ctx, const struct vhostio_handler *h)
+int handler_import(struct vhostio_handler *dst, const struct vhostio_handler *h)
 {
 	/* The first two fields must be there to know what else is. */
-	if (!h || h->struct_size < offsetof(struct vhostio_handler, check_config))
+	if (!h || h->struct_size < offsetof(struct vhostio_handler, subtype))
 		return -EINVAL;
 	if (h->api_version < 1 || h->api_version > VHOSTIO_API_VERSION) {
 		vhostio_log(VHOSTIO_LOG_ERROR, "handler built for API version %u, this library speaks 1..%u",
 			    h->api_version, VHOSTIO_API_VERSION);
 		return -EINVAL;
 	}
-
 	/* Copy what the handler was built with; newer fields stay zero. */
-	struct vhostio_handler copy = { 0 };
-	memcpy(&copy, h, h->struct_size < sizeof(copy) ? h->struct_size : sizeof(copy));
-	if (!copy.subtype || !copy.subtype[0] || strchr(copy.subtype, '/') || !copy.open ||
-	    !copy.read || !copy.write) {
+	memset(dst, 0, sizeof(*dst));
+	memcpy(dst, h, h->struct_size < sizeof(*dst) ? h->struct_size : sizeof(*dst));
+	dst->struct_size = sizeof(*dst);
+	if (!dst->subtype || !dst->subtype[0] || strchr(dst->subtype, '/') || !dst->open ||
+	    !dst->read || !dst->write) {
 		vhostio_log(VHOSTIO_LOG_ERROR, "handler '%s' lacks a subtype or open/read/write",
-			    copy.subtype ? copy.subtype : "?");
+			    dst->subtype ? dst->subtype : "?");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+int vhostio_ctx_add_handler(struct vhostio_ctx *ctx, const struct vhostio_handler *h)
+{
+	struct vhostio_handler copy;
+	int ret = handler_import(&copy, h);
+	if (ret < 0)
+		return ret;
 	if (find_handler(ctx, copy.subtype)) {
 		vhostio_log(VHOSTIO_LOG_ERROR, "a handler for subtype '%s' is already registered",
 			    copy.subtype);

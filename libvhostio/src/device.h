@@ -91,6 +91,12 @@ void device_destroy(struct vhostio_device *dev, int timeout_ms);
 /* Finish a command with a SCSI status; read_len < UINT32_MAX: short data-in. */
 void device_complete(struct vhostio_io *io, const struct vhostio_scsi_status *st, uint32_t read_len);
 
+/*
+ * Validate a handler struct of any size this library knows and copy it
+ * into a full-size one, newer fields zeroed.  (ctx.c)
+ */
+int handler_import(struct vhostio_handler *dst, const struct vhostio_handler *src);
+
 /* Run one command: emulate, or call the handler.  (scsi.c) */
 void scsi_execute(struct vhostio_device *dev, struct vhostio_io *io);
 

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+
+int check_failures;
+
+static struct memdisk *disk_of(struct vhostio_device *dev)
+{
+	return vhostio_device_private(dev);
+}
+
+static int mem_open(struct vhostio_device *dev)
+{
+	(void)dev;
+	return 0; /* the fixture sets the private pointer */
+}
+
+static void copy_iov(struct memdisk *d, const struct iovec *iov, int iovcnt, size_t length,
+		     uint64_t offset, bool to_disk)
+{
+	uint8_t *p = d->mem + offset;
+	for (int i = 0; i < iovcnt && length; i++) {
+		size_t n = iov[i].iov_len < length ? iov[i].iov_len : length;
+		if (to_disk)
+			memcpy(p, iov[i].iov_base, n);
+		else
+			memcpy(iov[i].iov_base, p, n);
+		p += n;
+		length -= n;
+	}
+}
+
+static int hold(struct memdisk *d, struct pending_io p)
+{
+	if (d->n_pending == FX_MAX_PENDING)
+		return -ENOMEM;
+	d->pending[d->n_pending++] = p;
+	return VHOSTIO_IO_ASYNC;
+}
+
+static int mem_rw(struct vhostio_device *dev, struct vhostio_io *io, const struct iovec *iov,
+		  int iovcnt, size_t length, uint64_t offset, bool is_write)
+{
+	struct memdisk *d = disk_of(dev);
+	if (offset + length > d->size)
+		abort(); /* the library must never pass an out-of-range request */
+	if (d->async)
+		return hold(d, (struct pending_io){ io, is_write, false, iov, iovcnt, length, offset });
+	int fail = is_write ? d->fail_write : d->fail_read;
+	if (fail)
+		return fail;
+	copy_iov(d, iov, iovcnt, length, offset, is_write);
+	return 0;
+}
+
+static int mem_read(struct vhostio_device *dev, struct vhostio_io *io, const struct iovec *iov,
+		    int iovcnt, size_t length, uint64_t offset)
+{
+	return mem_rw(dev, io, iov, iovcnt, length, offset, false);
+}
+
+static int mem_write(struct vhostio_device *dev, struct vhostio_io *io, const struct iovec *iov,
+		     int iovcnt, size_t length, uint64_t offset)
+{
+	return mem_rw(dev, io, iov, iovcnt, length, offset, true);
+}
+
+static int mem_flush(struct vhostio_device *dev, struct vhostio_io *io)
+{
+	struct memdisk *d = disk_of(dev);
+	d->flushes++;
+	if (d->async)
+		return hold(d, (struct pending_io){ .io = io, .is_flush = true });
+	return 0;
+}
+
+const struct vhostio_handler memdisk_handler = {
+	VHOSTIO_HANDLER_INIT,
+	.subtype = "mem",
+	.config_desc = "test memory disk",
+	.open = mem_open,
+	.read = mem_read,
+	.write = mem_write,
+	.flush = mem_flush,
+};
+
+struct fixture *fx_new_with(const struct vhostio_handler *h, uint32_t cmdr_size, uint64_t num_lbas,
+			    uint32_t block_size, bool write_cache)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	if (!f || ringsim_init(&f->sim, cmdr_size, 4u << 20) < 0)
+		abort();
+	if (handler_import(&f->handler, h) < 0)
+		abort();
+	f->disk.size = num_lbas * block_size;
+	f->disk.mem = calloc(1, f->disk.size);
+
+	struct device_info info = {
+		.name = "1/test",
+		.cfgstring = "mem/unit-test",
+		.subtype = "mem",
+		.serial = "0123456789abcdef0123456789abcdef",
+		.block_size = block_size,
+		.num_lbas = num_lbas,
+		.max_sectors = 1024,
+		.write_cache = write_cache,
+	};
+	struct device_transport t = { .kick = ringsim_kick, .opaque = &f->sim };
+	if (device_create(&f->dev, &info, &f->handler, f->sim.map, f->sim.map_size, t) < 0)
+		abort();
+	vhostio_device_set_private(f->dev, &f->disk);
+	return f;
+}
+
+struct fixture *fx_new(uint32_t cmdr_size, uint64_t num_lbas, uint32_t block_size, bool write_cache)
+{
+	return fx_new_with(&memdisk_handler, cmdr_size, num_lbas, block_size, write_cache);
+}
+
+void fx_free(struct fixture *f)
+{
+	device_destroy(f->dev, 1000);
+	ringsim_free(&f->sim);
+	free(f->disk.mem);
+	free(f);
+}
+
+uint16_t fx_run(struct fixture *f, const uint8_t *cdb, size_t len, const void *data_out)
+{
+	uint16_t id = ringsim_submit(&f->sim, cdb, len, data_out);
+	if (!id)
+		abort();
+	device_process_ring(f->dev);
+	return id;
+}
+
+const struct sim_result *fx_result(struct fixture *f, uint16_t id)
+{
+	return f->sim.results[id].done ? &f->sim.results[id] : NULL;
+}
+
+void fx_finish(struct fixture *f, unsigned idx, int result)
+{
+	struct pending_io *p = &f->disk.pending[idx];
+	if (result == 0 && !p->is_flush)
+		copy_iov(&f->disk, p->iov, p->iovcnt, p->length, p->offset, p->is_write);
+	vhostio_io_complete(p->io, result);
+}
+
+void cdb_rw10(uint8_t cdb[10], uint8_t opcode, uint32_t lba, uint16_t blocks)
+{
+	memset(cdb, 0, 10);
+	cdb[0] = opcode;
+	cdb[2] = (uint8_t)(lba >> 24);
+	cdb[3] = (uint8_t)(lba >> 16);
+	cdb[4] = (uint8_t)(lba >> 8);
+	cdb[5] = (uint8_t)lba;
+	cdb[7] = (uint8_t)(blocks >> 8);
+	cdb[8] = (uint8_t)blocks;
+}
+
+void cdb_rw16(uint8_t cdb[16], uint8_t opcode, uint64_t lba, uint32_t blocks)
+{
+	memset(cdb, 0, 16);
+	cdb[0] = opcode;
+	for (int i = 0; i < 8; i++)
+		cdb[2 + i] = (uint8_t)(lba >> (56 - 8 * i));
+	for (int i = 0; i < 4; i++)
+		cdb[10 + i] = (uint8_t)(blocks >> (24 - 8 * i));
+}
+
+static uint8_t pattern_byte(size_t i, uint32_t seed)
+{
+	uint32_t x = (uint32_t)i * 2654435761u ^ seed * 40503u;
+	return (uint8_t)(x >> 13 ^ x);
+}
+
+void fill_pattern(uint8_t *buf, size_t len, uint32_t seed)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = pattern_byte(i, seed);
+}
+
+bool check_pattern(const uint8_t *buf, size_t len, uint32_t seed)
+{
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] != pattern_byte(i, seed))
+			return false;
+	return true;
+}

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Test fixture: a device served by the real libvhostio ring and SCSI code,
+ * on the ring simulator, with an in-memory test handler that can answer
+ * synchronously or hold requests to complete them later.
+ */
+#ifndef FIXTURE_H
+#define FIXTURE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "device.h"
+#include "ringsim.h"
+
+#define FX_MAX_PENDING 1024
+
+/* liburing-style test results. */
+#define T_EXIT_PASS 0
+#define T_EXIT_FAIL 1
+#define T_EXIT_SKIP 77
+
+extern int check_failures;
+#define CHECK(cond, ...)                                                       \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond); \
+			fprintf(stderr, __VA_ARGS__);                          \
+			fputc('\n', stderr);                                   \
+			check_failures++;                                      \
+		}                                                              \
+	} while (0)
+
+struct pending_io {
+	struct vhostio_io *io;
+	bool is_write;
+	bool is_flush;
+	const struct iovec *iov;
+	int iovcnt;
+	size_t length;
+	uint64_t offset;
+};
+
+struct memdisk {
+	uint8_t *mem;
+	size_t size;
+	bool async;             /* hold requests until fx_finish() */
+	int fail_read;          /* -errno to return from read, 0 = succeed */
+	int fail_write;
+	unsigned flushes;
+	struct pending_io pending[FX_MAX_PENDING];
+	unsigned n_pending;
+};
+
+struct fixture {
+	struct ringsim sim;
+	struct vhostio_handler handler;
+	struct memdisk disk;
+	struct vhostio_device *dev;
+};
+
+/* The test handler (subtype "mem"); flush may be cleared to test its absence. */
+extern const struct vhostio_handler memdisk_handler;
+
+struct fixture *fx_new(uint32_t cmdr_size, uint64_t num_lbas, uint32_t block_size, bool write_cache);
+/* Same, with a caller-supplied handler struct (imported as the loader would). */
+struct fixture *fx_new_with(const struct vhostio_handler *h, uint32_t cmdr_size, uint64_t num_lbas,
+			    uint32_t block_size, bool write_cache);
+void fx_free(struct fixture *f);
+
+/* Submit one command and let the device drain the ring; returns cmd_id. */
+uint16_t fx_run(struct fixture *f, const uint8_t *cdb, size_t len, const void *data_out);
+/* Result of a command the device has completed (NULL if not done yet). */
+const struct sim_result *fx_result(struct fixture *f, uint16_t id);
+/* Finish a held request (index into disk.pending) with 'result'. */
+void fx_finish(struct fixture *f, unsigned idx, int result);
+
+/* CHECK that a command completed GOOD / with this sense key, ASC, ASCQ. */
+#define CHECK_GOOD(f, id)                                                                       \
+	do {                                                                                     \
+		const struct sim_result *r_ = fx_result((f), (id));                              \
+		CHECK(r_ && r_->status == 0, "cmd %u: status 0x%x sense %06x", (id),             \
+		      r_ ? r_->status : 0xff, r_ ? sim_sense_triple(r_) : 0);                    \
+	} while (0)
+#define CHECK_SENSE(f, id, triple)                                                              \
+	do {                                                                                     \
+		const struct sim_result *r_ = fx_result((f), (id));                              \
+		CHECK(r_ && r_->status == 2 && sim_sense_triple(r_) == (triple),                 \
+		      "cmd %u: want CHECK CONDITION %06x, got status 0x%x sense %06x", (id),     \
+		      (unsigned)(triple), r_ ? r_->status : 0xff, r_ ? sim_sense_triple(r_) : 0); \
+	} while (0)
+
+/* Common sense triples (key << 16 | asc << 8 | ascq). */
+#define SENSE_INVALID_OPCODE 0x052000
+#define SENSE_LBA_OUT_OF_RANGE 0x052100
+#define SENSE_INVALID_FIELD_IN_CDB 0x052400
+#define SENSE_INTERNAL_TARGET_FAILURE 0x044400
+
+static inline int test_exit(void)
+{
+	return check_failures ? T_EXIT_FAIL : T_EXIT_PASS;
+}
+
+#endif
+
+/* CDB builders. */
+void cdb_rw10(uint8_t cdb[10], uint8_t opcode, uint32_t lba, uint16_t blocks);
+void cdb_rw16(uint8_t cdb[16], uint8_t opcode, uint64_t lba, uint32_t blocks);
+/* Fill a buffer with a pattern that encodes (seed, byte offset). */
+void fill_pattern(uint8_t *buf, size_t len, uint32_t seed);
+bool check_pattern(const uint8_t *buf, size_t len, uint32_t seed);

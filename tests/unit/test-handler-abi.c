@@ -1,0 +1,53 @@
+/* Handler ABI: a handler built against an older, smaller struct loads and
+ * works; a newer API version, a missing callback or a bad subtype is
+ * refused; subtypes are unique. */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <vhostio/vhostio.h>
+
+#include "fixture.h"
+
+int main(void)
+{
+	/* "Older" handler: built before 'flush' existed. */
+	struct vhostio_handler old = memdisk_handler;
+	old.struct_size = offsetof(struct vhostio_handler, flush);
+	struct vhostio_handler imported;
+	memset(&imported, 0xa5, sizeof(imported));
+	CHECK(handler_import(&imported, &old) == 0, "older struct refused");
+	CHECK(imported.flush == NULL, "field beyond struct_size not zeroed");
+	CHECK(imported.read == memdisk_handler.read, "known field not copied");
+
+	struct fixture *f = fx_new_with(&old, 64 * 1024, 1024, 512, true);
+	uint8_t cdb[10], buf[512];
+	fill_pattern(buf, sizeof(buf), 1);
+	cdb_rw10(cdb, 0x2a, 3, 1);
+	uint16_t id = fx_run(f, cdb, 512, buf);
+	CHECK_GOOD(f, id);
+	uint8_t sync[10] = { 0x35 };
+	id = fx_run(f, sync, 0, NULL);
+	CHECK_GOOD(f, id);
+	CHECK(f->disk.flushes == 0, "flush beyond the old struct was called");
+	fx_free(f);
+
+	struct vhostio_ctx *ctx;
+	CHECK(vhostio_ctx_new(&ctx) == 0, "ctx");
+	struct vhostio_handler h = memdisk_handler;
+	h.api_version = VHOSTIO_API_VERSION + 1;
+	CHECK(vhostio_ctx_add_handler(ctx, &h) == -EINVAL, "future API version accepted");
+	h = memdisk_handler;
+	h.struct_size = 4;
+	CHECK(vhostio_ctx_add_handler(ctx, &h) == -EINVAL, "truncated struct accepted");
+	h = memdisk_handler;
+	h.read = NULL;
+	CHECK(vhostio_ctx_add_handler(ctx, &h) == -EINVAL, "handler without read accepted");
+	h = memdisk_handler;
+	h.subtype = "a/b";
+	CHECK(vhostio_ctx_add_handler(ctx, &h) == -EINVAL, "subtype with '/' accepted");
+	CHECK(vhostio_ctx_add_handler(ctx, &memdisk_handler) == 0, "good handler refused");
+	CHECK(vhostio_ctx_add_handler(ctx, &old) == -EEXIST, "duplicate subtype accepted");
+	vhostio_ctx_free(ctx);
+	return test_exit();
+}
