@@ -1,0 +1,27 @@
+#!/bin/bash
+# Install what vhostio needs to build and to run its tests on Debian 12.
+# Idempotent; skips apt when everything is already there.
+set -euo pipefail
+
+PACKAGES=(
+	# build
+	build-essential cmake pkg-config libnl-3-dev libnl-genl-3-dev libkmod-dev
+	# VM test harness: the Debian kernel with LIO/TCMU/uio/vhost modules, run by qemu
+	qemu-system-x86 linux-image-amd64 busybox-static kmod
+	# test clients inside the VM (they come from the host root over 9p)
+	fio sg3-utils e2fsprogs util-linux procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "install-deps: all packages present"
+	exit 0
+fi
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "install-deps: installing ${missing[*]}"
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

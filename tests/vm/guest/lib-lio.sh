@@ -1,0 +1,97 @@
+# Shell helpers for guest tests: assertions, the runner, LIO configfs.
+# Sourced by scripts that run inside the VM (see ../run-in-vm.sh).
+
+CFS=/sys/kernel/config/target
+RUNNER_LOG=${RUNNER_LOG:-/tmp/vhostio-runner.log}
+failures=0
+
+say() { echo "== $*"; }
+pass() { echo "PASS: $*"; }
+fail() {
+	echo "FAIL: $*"
+	failures=$((failures + 1))
+}
+# check DESCRIPTION COMMAND...: pass when COMMAND succeeds.
+check() {
+	local what=$1
+	shift
+	if "$@"; then pass "$what"; else fail "$what"; fi
+}
+finish() {
+	if [ "$failures" -ne 0 ]; then
+		echo "---- runner log (last 80 lines) ----"
+		tail -n 80 "$RUNNER_LOG" 2>/dev/null
+		echo "$failures check(s) failed"
+		exit 1
+	fi
+	echo "all checks passed"
+	exit 0
+}
+
+# Start vhostio-runner from the build tree; wait until it serves.
+runner_start() {
+	: >"$RUNNER_LOG"
+	"$VHOSTIO_BUILD/daemon/vhostio-runner" --handler-dir "$VHOSTIO_BUILD/handlers" \
+		--log-level debug "$@" >>"$RUNNER_LOG" 2>&1 &
+	RUNNER_PID=$!
+	local i
+	for i in $(seq 1 100); do
+		grep -q "ready" "$RUNNER_LOG" && return 0
+		kill -0 "$RUNNER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "runner did not start:"
+	cat "$RUNNER_LOG"
+	return 1
+}
+
+# Stop it with SIGTERM; returns its exit status.
+runner_stop() {
+	kill -TERM "$RUNNER_PID"
+	local rc=0
+	wait "$RUNNER_PID" || rc=$?
+	return "$rc"
+}
+
+runner_log_has() { grep -q -- "$1" "$RUNNER_LOG"; }
+
+# user_backstore_create HBA NAME SUBTYPE/CONFIG SIZE_BYTES: configure and enable.
+# enable blocks until the runner answers; its status is this function's.
+user_backstore_create() {
+	local dir=$CFS/core/user_$1/$2
+	mkdir -p "$dir" || return 1
+	echo -n "dev_config=$3" >"$dir/control" || return 1
+	echo -n "dev_size=$4" >"$dir/control" || return 1
+	echo -n 1 >"$dir/enable" 2>/dev/null
+}
+
+user_backstore_remove() { rmdir "$CFS/core/user_$1/$2"; }
+
+# loop_lun_add WWN LUN HBA NAME: export a backstore through tcm_loop.
+LOOP_WWN=naa.50014050000000a1
+loop_lun_add() {
+	local tpg=$CFS/loopback/$LOOP_WWN/tpgt_1
+	mkdir -p "$tpg/lun/lun_$1" || return 1
+	ln -s "$CFS/core/user_$2/$3" "$tpg/lun/lun_$1/$3" || return 1
+	[ -s "$tpg/nexus" ] || echo -n naa.50014050000000a2 >"$tpg/nexus"
+}
+
+loop_lun_remove() {
+	local lun=$CFS/loopback/$LOOP_WWN/tpgt_1/lun/lun_$1
+	find "$lun" -maxdepth 1 -type l -delete && rmdir "$lun"
+}
+
+# scsi_dev_for_lun LUN KIND(block|scsi_generic): /dev node of the tcm_loop LUN.
+scsi_dev_for_lun() {
+	local d i
+	for i in $(seq 1 100); do
+		for d in /sys/bus/scsi/devices/*:*:*:"$1"; do
+			[ -d "$d/$2" ] || continue
+			grep -q VHOSTIO "$d/vendor" 2>/dev/null || continue
+			echo "/dev/$(ls "$d/$2")"
+			return 0
+		done
+		sleep 0.1
+	done
+	return 1
+}
