@@ -112,17 +112,25 @@ int read_configfs_attributes(struct device_info *info)
 	}
 	info->num_lbas = v / info->block_size;
 
-	/* "T10 VPD Unit Serial Number: <serial>" */
-	char buf[512];
-	if (attr_path(info, "wwn/vpd_unit_serial", path, sizeof(path)) == 0 &&
-	    read_text_file(path, buf, sizeof(buf)) > 0) {
-		const char *colon = strrchr(buf, ':');
-		const char *serial = colon ? colon + 1 : buf;
-		while (*serial == ' ')
-			serial++;
-		snprintf(info->serial, sizeof(info->serial), "%.*s", (int)sizeof(info->serial) - 1, serial);
-	}
+	read_configfs_serial(info, info->serial, sizeof(info->serial));
 	return 0;
+}
+
+int read_configfs_serial(const struct device_info *info, char *serial, size_t len)
+{
+	char path[PATH_MAX + 64], buf[512];
+	int ret = attr_path(info, "wwn/vpd_unit_serial", path, sizeof(path));
+	if (ret == 0)
+		ret = read_text_file(path, buf, sizeof(buf));
+	if (ret < 0)
+		return ret;
+	/* "T10 VPD Unit Serial Number: <serial>" */
+	const char *colon = strrchr(buf, ':');
+	const char *p = colon ? colon + 1 : buf;
+	while (*p == ' ')
+		p++;
+	snprintf(serial, len, "%s", p);
+	return (int)strlen(serial);
 }
 
 int write_configfs_attribute(const struct device_info *info, const char *attr, const char *value)

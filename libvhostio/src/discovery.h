@@ -21,6 +21,13 @@ int parse_uio_name(const char *uio_name, struct device_info *info);
 /* Geometry, cache mode and serial from configfs; defaults where absent. */
 int read_configfs_attributes(struct device_info *info);
 
+/*
+ * The LUN's unit serial from wwn/vpd_unit_serial.  Read when asked, not
+ * cached: management tools (rtslib) set it after the device is enabled.
+ * Returns its length, 0 when unset.
+ */
+int read_configfs_serial(const struct device_info *info, char *serial, size_t len);
+
 /* The uio device's name and map0 size from /sys/class/uio/uio<minor>. */
 int read_uio_info(unsigned minor, char *name, size_t name_len, size_t *map_size);
 

@@ -13,6 +13,7 @@
 #include <vhostio/vhostio.h>
 
 #include "device.h"
+#include "discovery.h"
 #include "log.h"
 #include "scsi_defs.h"
 
@@ -102,9 +103,12 @@ static void pad_ascii(uint8_t *dst, size_t width, const char *src)
 	memcpy(dst, src, n < width ? n : width);
 }
 
-static const char *unit_serial(const struct vhostio_device *dev)
+/* The unit serial as configfs has it now; the device name if none is set. */
+static void unit_serial(const struct vhostio_device *dev, char *buf, size_t len)
 {
-	return dev->info.serial[0] ? dev->info.serial : dev->info.name;
+	if (dev->info.configfs_dir[0] && read_configfs_serial(&dev->info, buf, len) > 0)
+		return;
+	snprintf(buf, len, "%s", dev->info.serial[0] ? dev->info.serial : dev->info.name);
 }
 
 static size_t inquiry_standard(const struct vhostio_device *dev, uint8_t *b)
@@ -131,9 +135,8 @@ static size_t inquiry_standard(const struct vhostio_device *dev, uint8_t *b)
 
 static const uint8_t supported_vpd_pages[] = { 0x00, 0x80, 0x83, 0xb0 };
 
-static size_t vpd_designators(const struct vhostio_device *dev, uint8_t *b)
+static size_t vpd_designators(const char *serial, uint8_t *b)
 {
-	const char *serial = unit_serial(dev);
 	size_t len = 4;
 
 	/* NAA IEEE Registered Extended: OUI, then the serial's hex digits. */
@@ -208,17 +211,22 @@ static void emulate_inquiry(struct vhostio_device *dev, struct vhostio_io *io)
 		len = 4 + sizeof(supported_vpd_pages);
 		break;
 	case 0x80: {
-		size_t n = strlen(unit_serial(dev));
+		char serial[256];
+		unit_serial(dev, serial, sizeof(serial));
+		size_t n = strlen(serial);
 		if (n > 250)
 			n = 250;
 		put_be16(&b[2], (uint16_t)n);
-		memcpy(&b[4], unit_serial(dev), n);
+		memcpy(&b[4], serial, n);
 		len = 4 + n;
 		break;
 	}
-	case 0x83:
-		len = vpd_designators(dev, b);
+	case 0x83: {
+		char serial[256];
+		unit_serial(dev, serial, sizeof(serial));
+		len = vpd_designators(serial, b);
 		break;
+	}
 	case 0xb0:
 		len = vpd_block_limits(dev, b);
 		break;
@@ -452,6 +460,9 @@ void scsi_execute(struct vhostio_device *dev, struct vhostio_io *io)
 {
 	io->is_write = false;
 	io->flush_after = false;
+	if (log_enabled(VHOSTIO_LOG_DEBUG))
+		vhostio_device_log(dev, VHOSTIO_LOG_DEBUG, "cmd_id %u: opcode 0x%02x, %zu bytes", io->cmd.cmd_id,
+				   io->cmd.cdb[0], io->cmd.data_len);
 	switch (io->cmd.cdb[0]) {
 	case OP_TEST_UNIT_READY:
 	case OP_START_STOP_UNIT:

@@ -62,7 +62,9 @@ user_backstore_create() {
 	mkdir -p "$dir" || return 1
 	echo -n "dev_config=$3" >"$dir/control" || return 1
 	echo -n "dev_size=$4" >"$dir/control" || return 1
-	echo -n 1 >"$dir/enable" 2>/dev/null
+	echo -n 1 >"$dir/enable" 2>/dev/null || return 1
+	# As rtslib does after enable: give the LUN a unit serial.
+	echo -n "${5:-$(cat /proc/sys/kernel/random/uuid)}" >"$dir/wwn/vpd_unit_serial"
 }
 
 user_backstore_remove() { rmdir "$CFS/core/user_$1/$2"; }
@@ -71,9 +73,12 @@ user_backstore_remove() { rmdir "$CFS/core/user_$1/$2"; }
 LOOP_WWN=naa.50014050000000a1
 loop_lun_add() {
 	local tpg=$CFS/loopback/$LOOP_WWN/tpgt_1
+	mkdir -p "$tpg/lun" || return 1
+	# The nexus first: tcm_loop scans LUNs linked before it inconsistently.
+	# (Reading nexus fails with ENODEV while there is none.)
+	[ -n "$(cat "$tpg/nexus" 2>/dev/null)" ] || echo -n naa.50014050000000a2 >"$tpg/nexus" || return 1
 	mkdir -p "$tpg/lun/lun_$1" || return 1
-	ln -s "$CFS/core/user_$2/$3" "$tpg/lun/lun_$1/$3" || return 1
-	[ -s "$tpg/nexus" ] || echo -n naa.50014050000000a2 >"$tpg/nexus"
+	ln -s "$CFS/core/user_$2/$3" "$tpg/lun/lun_$1/$3"
 }
 
 loop_lun_remove() {

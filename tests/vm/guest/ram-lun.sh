@@ -12,7 +12,8 @@ runner_start || { fail "runner start"; finish; }
 check "runner loaded target_core_user (libkmod)" test -d /sys/module/target_core_user
 
 say "create user:ram backstores and export them through tcm_loop"
-check "user_1/ram0 enabled" user_backstore_create 1 ram0 ram/ram0 $SIZE
+SERIAL0=5e1a0c3d-77b2-4d0e-9a51-0123456789ab
+check "user_1/ram0 enabled" user_backstore_create 1 ram0 ram/ram0 $SIZE $SERIAL0
 check "user_1/ram1 enabled" user_backstore_create 1 ram1 ram/ram1 $SIZE
 check "runner attached ram0" runner_log_has "1/ram0: serving ram/ram0"
 check "LUN 0 -> ram0" loop_lun_add 0 1 ram0
@@ -28,6 +29,7 @@ inq=$(sg_inq "$SD0")
 echo "$inq" | grep -E 'Vendor|Product|revision'
 check "vendor VHOSTIO" grep -q "Vendor identification: VHOSTIO" <<<"$inq"
 check "product vhostio-ram" grep -q "Product identification: vhostio-ram" <<<"$inq"
+sg_turs "$SD0" >/dev/null 2>&1 # consume LIO's "reported LUNs data has changed" unit attention
 cap=$(sg_readcap "$SD0")
 echo "$cap"
 check "last LBA $((SIZE / 512 - 1))" grep -q "Last LBA=$((SIZE / 512 - 1)) " <<<"$cap"
@@ -37,9 +39,9 @@ check "READ CAPACITY 16 size" grep -q "Device size: $SIZE bytes" <<<"$cap16"
 check "block device size" test "$(blockdev --getsize64 "$SD0")" = "$SIZE"
 vpd83=$(sg_vpd -p di "$SD0")
 echo "$vpd83"
-check "VPD 0x83 has an NAA designator" grep -q "NAA 6" <<<"$vpd83"
-check "VPD 0x80 serial = configfs serial" \
-	grep -q "$(sed 's/.*: //' $CFS/core/user_1/ram0/wwn/vpd_unit_serial)" <<<"$(sg_vpd -p sn "$SD0")"
+check "VPD 0x83: NAA 6 with LIO's OUI and the serial's digits" grep -q "0x60014055e1a0c3d77b24d0e9a510123" <<<"$vpd83"
+check "VPD 0x83: T10 vendor id with the serial" grep -q "vendor specific: $SERIAL0" <<<"$vpd83"
+check "VPD 0x80 serial = configfs serial" grep -q "Unit serial number: $SERIAL0" <<<"$(sg_vpd -p sn "$SD0")"
 
 say "sense through the kernel: read past the end, unknown opcode"
 out=$(sg_raw -r 512 "$SG0" 88 00 00 00 00 00 10 00 00 00 00 00 00 01 00 00 2>&1)
