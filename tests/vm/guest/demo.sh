@@ -6,7 +6,7 @@ set -u
 SIZE=$((1 << 30))
 
 say "kernel $(uname -r); starting vhostio-runner from $VHOSTIO_BUILD"
-runner_start || { fail "runner start"; finish; }
+runner_start --log-level info || { fail "runner start"; finish; }
 echo "   runner pid $RUNNER_PID; target_core_user loaded: $(test -d /sys/module/target_core_user && echo yes)"
 
 say "configfs: core/user_1/demo  dev_config=ram/demo dev_size=$SIZE, enable"
