@@ -11,7 +11,7 @@
 set -uo pipefail # no -e: PID 1 must survive failures and report them
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-export HOME=/root LANG=C.UTF-8 TERM=dumb
+export HOME=/root USER=root LOGNAME=root LANG=C.UTF-8 TERM=dumb
 umask 022
 
 JOB=/run/vhostio-job
@@ -135,9 +135,10 @@ cmd=("$VHOSTIO_VM_SCRIPT" "${VHOSTIO_VM_ARGS[@]}")
 cut -d' ' -f1 /proc/uptime >"$JOB/script-started"
 log "running $VHOSTIO_VM_SCRIPT"
 
-# timeout(1) runs the script in its own process group and kills the whole
-# group, so daemons the script leaves behind are stopped too. stdout/stderr go
-# straight to the job share (9p without caching) so the host can stream them.
+# timeout(1) puts the script in its own process group and, on expiry, kills
+# the whole group, daemons included (after a normal exit, poweroff does).
+# stdout/stderr go straight to the job share (9p without caching) so the host
+# can stream them.
 start=$SECONDS
 timeout -k 10 "$VHOSTIO_VM_SCRIPT_TIMEOUT" "${cmd[@]}" </dev/null >>"$JOB/output.log" 2>&1
 rc=$?

@@ -373,10 +373,12 @@ run_vm() { # ACCEL CPU SCRIPT-ARGS...
 	tail -n +1 -f --pid="$qemu_pid" "$results/output.log" &
 	tail_pid=$!
 
-	# Watchdogs, polled once a second so no stray sleep outlives us: the
-	# overall timeout and, when KVM was picked automatically, whether the
-	# initramfs got to print its banner (a broken KVM tends to hang silently).
+	# Watchdogs, polled (so no stray sleep outlives us): the overall timeout
+	# and, when KVM was picked automatically, whether the initramfs got to
+	# print its banner (a KVM that cannot run this kernel tends to hang
+	# silently).
 	timed_out=0 booted=0
+	local _
 	while kill -0 "$qemu_pid" 2>/dev/null; do
 		if [ "$booted" = 0 ] && grep -q '^vhostio-vm: initramfs' "$results/console.log"; then
 			booted=1
@@ -386,9 +388,14 @@ run_vm() { # ACCEL CPU SCRIPT-ARGS...
 				[ "$SECONDS" -ge "${VHOSTIO_VM_BOOT_TIMEOUT:-30}" ]; }; then
 			timed_out=1
 			kill "$qemu_pid" 2>/dev/null || true
+			for _ in 1 2 3 4 5 6 7 8 9 10; do
+				kill -0 "$qemu_pid" 2>/dev/null || break
+				sleep 0.5
+			done
+			kill -KILL "$qemu_pid" 2>/dev/null || true
 			break
 		fi
-		sleep 1
+		sleep 0.25
 	done
 	qemu_rc=0
 	wait "$qemu_pid" || qemu_rc=$?
