@@ -222,26 +222,20 @@ static void detach_device(struct vhostio_ctx *ctx, struct vhostio_device *dev)
 
 static int reconfig_device(struct vhostio_device *dev, const struct tcmu_event *ev)
 {
+	struct vhostio_reconfig rc = { 0 };
 	if (ev->has_dev_size) {
-		uint64_t lbas = ev->dev_size / dev->info.block_size;
-		if (lbas == 0)
-			return -EINVAL;
-		__atomic_store_n(&dev->info.num_lbas, lbas, __ATOMIC_RELEASE);
-		vhostio_device_log(dev, VHOSTIO_LOG_INFO, "resized to %" PRIu64 " blocks", lbas);
+		rc.changed |= VHOSTIO_RECONFIG_SIZE;
+		rc.size = ev->dev_size;
 	}
 	if (ev->has_write_cache) {
-		__atomic_store_n(&dev->info.write_cache, ev->write_cache, __ATOMIC_RELEASE);
-		vhostio_device_log(dev, VHOSTIO_LOG_INFO, "write cache %s", ev->write_cache ? "on" : "off");
+		rc.changed |= VHOSTIO_RECONFIG_WRITE_CACHE;
+		rc.write_cache = ev->write_cache;
 	}
 	if (ev->dev_cfg) {
-		const char *slash = strchr(ev->dev_cfg, '/');
-		if (strcmp(ev->dev_cfg, dev->info.cfgstring) == 0)
-			return 0;
-		vhostio_device_log(dev, VHOSTIO_LOG_ERROR, "changing the config to '%s' while served is not supported",
-				   slash ? ev->dev_cfg : "?");
-		return -EOPNOTSUPP;
+		rc.changed |= VHOSTIO_RECONFIG_CONFIG;
+		rc.config = ev->dev_cfg; /* full "<subtype>/<config>"; device_reconfig splits it */
 	}
-	return 0;
+	return device_reconfig(dev, &rc);
 }
 
 static int on_tcmu_event(void *opaque, const struct tcmu_event *ev)

@@ -28,14 +28,34 @@ struct device_info {
 	unsigned uio_minor;
 };
 
+typedef void (*io_step_fn)(struct vhostio_io *io);
+
 struct vhostio_io {
 	struct vhostio_device *dev;
 	struct ring_cmd cmd;
 	struct iovec *iov;       /* cmd.iov_cnt entries: iov_inline or heap */
 	uint32_t iov_cap;
 	bool is_write;           /* for mapping -EIO to the right sense */
-	bool flush_after;        /* FUA write: flush once the write succeeds */
-	struct vhostio_io *next_free;
+	bool flush_after;        /* emulated FUA: flush once the write succeeds */
+	uint32_t flags;          /* VHOSTIO_IO_* as the handler sees them */
+
+	/*
+	 * Multi-step emulation (COMPARE AND WRITE, emulated WRITE SAME, VERIFY,
+	 * ...): when set, the next vhostio_io_complete() stores its result in
+	 * step_result and runs 'next_step' on the command thread instead of
+	 * finishing the command.
+	 */
+	io_step_fn next_step;
+	int step_result;
+	io_step_fn queued_step;  /* what device_run_step() queued */
+	void *bounce;            /* scratch buffer, freed when the command finishes */
+	size_t bounce_len;
+	uint64_t emul_pos;       /* emulation cursor, e.g. next byte offset */
+	uint64_t emul_end;
+	struct iovec emul_iov;   /* an iov the emulation hands to the handler */
+	bool holds_caw_lock;     /* this command owns the device's COMPARE AND WRITE lock */
+
+	struct vhostio_io *next; /* free list, deferred queue, work queue or CAW waiters */
 	struct iovec iov_inline[IO_INLINE_IOVS];
 };
 
@@ -67,6 +87,36 @@ struct vhostio_device {
 	pthread_t thread;
 	bool thread_started;
 	int stop_fd;                     /* eventfd: ask the command thread to stop */
+	int wake_fd;                     /* eventfd: deferred steps are queued */
+
+	/* Steps to run on the command thread (under lock). */
+	struct vhostio_io *deferred_head, *deferred_tail;
+
+	/* Capabilities, resolved at open: offered at all / done by the handler. */
+	uint32_t caps;
+	uint32_t native_caps;
+
+	/* COMPARE AND WRITE lock: one at a time per device (under lock). */
+	bool caw_busy;
+	struct vhostio_io *caw_waiters_head, *caw_waiters_tail;
+
+	/* Unit attention to report on the next command, (asc << 8 | ascq), 0: none. */
+	uint16_t pending_ua;
+	/* D_SENSE of the control mode page: descriptor-format sense. */
+	bool descriptor_sense;
+
+	/* fd watched by the command thread for the handler (vhostio_device_watch_fd). */
+	int watch_fd;
+	void (*watch_ready)(struct vhostio_device *dev, void *arg);
+	void *watch_arg;
+
+	/* PARALLEL thread model: workers running scsi_execute(). */
+	pthread_t *workers;
+	unsigned n_workers;
+	pthread_cond_t work_cond;
+	struct vhostio_io *work_head, *work_tail;
+	bool workers_stop;
+	bool paused;                     /* quiescing: fetch no new commands */
 
 	struct vhostio_device *next;     /* ctx's device list */
 };
@@ -83,12 +133,49 @@ int device_start_thread(struct vhostio_device *dev, int event_fd);
 /* Drain everything the kernel has queued; returns commands taken. */
 int device_process_ring(struct vhostio_device *dev);
 /*
+ * One turn of the command thread's loop, for tests that have no thread:
+ * wait up to timeout_ms for the watched fd or a deferred step, run what is
+ * ready, then drain the ring.  Returns commands taken or -errno.
+ */
+int device_serve_once(struct vhostio_device *dev, int timeout_ms);
+
+/*
+ * Apply a kernel reconfig: quiesce (stop the thread, wait for in-flight
+ * commands), let the handler accept it or reopen, update the geometry,
+ * queue CAPACITY DATA HAS CHANGED for a new size, restart.  Here
+ * rc->config is the full dev_config, "<subtype>/<handler config>", as the
+ * kernel sends it.  (reconfig.c)
+ */
+int device_reconfig(struct vhostio_device *dev, const struct vhostio_reconfig *rc);
+
+/* Stop the command thread and wait up to timeout_ms for in-flight commands. */
+void device_quiesce(struct vhostio_device *dev, int timeout_ms);
+/* Restart what device_quiesce() stopped. */
+int device_unquiesce(struct vhostio_device *dev);
+
+/* Open the handler on the current config and resolve capabilities. */
+int device_open_handler(struct vhostio_device *dev);
+void device_close_handler(struct vhostio_device *dev);
+
+/*
+ * Run 'step' for this io on the command thread (inline when already there
+ * and not nested in another step; queued otherwise).  In the PARALLEL
+ * model it may run on the calling thread.
+ */
+void device_run_step(struct vhostio_io *io, io_step_fn step);
+
+/* Grab the COMPARE AND WRITE lock, or queue 'io' to be re-run by scsi_execute when it is free. */
+bool device_caw_lock(struct vhostio_io *io);
+/*
  * Stop the thread, wait (up to timeout_ms) for in-flight commands,
  * close the handler and free.  Does not unmap.
  */
 void device_destroy(struct vhostio_device *dev, int timeout_ms);
 
-/* Finish a command with a SCSI status; read_len < UINT32_MAX: short data-in. */
+/*
+ * Finish a command with a SCSI status; read_len < UINT32_MAX: short
+ * data-in.  Frees the bounce buffer, releases the COMPARE AND WRITE lock.
+ */
 void device_complete(struct vhostio_io *io, const struct vhostio_scsi_status *st, uint32_t read_len);
 
 /*
@@ -96,6 +183,11 @@ void device_complete(struct vhostio_io *io, const struct vhostio_scsi_status *st
  * into a full-size one, newer fields zeroed.  (ctx.c)
  */
 int handler_import(struct vhostio_handler *dst, const struct vhostio_handler *src);
+
+/* SCSI status for a handler's 0 / -errno result (e.g. -EIO -> MEDIUM ERROR). */
+struct vhostio_scsi_status device_status_from_errno(int err, bool is_write);
+/* The unit attention to report now, if any; reporting it clears it. */
+uint16_t device_take_unit_attention(struct vhostio_device *dev);
 
 /* Run one command: emulate, or call the handler.  (scsi.c) */
 void scsi_execute(struct vhostio_device *dev, struct vhostio_io *io);

@@ -32,6 +32,7 @@ enum scsi_opcode {
 /* Additional sense code and qualifier, as (ASC << 8) | ASCQ. */
 enum scsi_asc {
 	ASC_NONE = 0x0000,
+	ASC_LUN_NOT_READY_MANUAL_INTERVENTION = 0x0403,
 	ASC_WRITE_ERROR = 0x0c00,
 	ASC_UNRECOVERED_READ_ERROR = 0x1100,
 	ASC_PARAMETER_LIST_LENGTH_ERROR = 0x1a00,

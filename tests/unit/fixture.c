@@ -12,10 +12,22 @@ static struct memdisk *disk_of(struct vhostio_device *dev)
 	return vhostio_device_private(dev);
 }
 
+/* The disk of the fixture being set up: open() and reopen() attach it. */
+static struct memdisk *current_disk;
+
 static int mem_open(struct vhostio_device *dev)
 {
-	(void)dev;
-	return 0; /* the fixture sets the private pointer */
+	struct memdisk *d = current_disk;
+	d->opens++;
+	if (d->fail_open)
+		return d->fail_open;
+	vhostio_device_set_private(dev, d);
+	return 0;
+}
+
+static void mem_close(struct vhostio_device *dev)
+{
+	disk_of(dev)->closes++;
 }
 
 static void copy_iov(struct memdisk *d, const struct iovec *iov, int iovcnt, size_t length,
@@ -82,6 +94,7 @@ const struct vhostio_handler memdisk_handler = {
 	.subtype = "mem",
 	.config_desc = "test memory disk",
 	.open = mem_open,
+	.close = mem_close,
 	.read = mem_read,
 	.write = mem_write,
 	.flush = mem_flush,
@@ -89,6 +102,12 @@ const struct vhostio_handler memdisk_handler = {
 
 struct fixture *fx_new_with(const struct vhostio_handler *h, uint32_t cmdr_size, uint64_t num_lbas,
 			    uint32_t block_size, bool write_cache)
+{
+	return fx_new_cfg(h, "mem/unit-test", cmdr_size, num_lbas, block_size, write_cache);
+}
+
+struct fixture *fx_new_cfg(const struct vhostio_handler *h, const char *cfgstring, uint32_t cmdr_size,
+			   uint64_t num_lbas, uint32_t block_size, bool write_cache)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	if (!f || ringsim_init(&f->sim, cmdr_size, 4u << 20) < 0)
@@ -100,18 +119,20 @@ struct fixture *fx_new_with(const struct vhostio_handler *h, uint32_t cmdr_size,
 
 	struct device_info info = {
 		.name = "1/test",
-		.cfgstring = "mem/unit-test",
-		.subtype = "mem",
 		.serial = "0123456789abcdef0123456789abcdef",
 		.block_size = block_size,
 		.num_lbas = num_lbas,
 		.max_sectors = 1024,
 		.write_cache = write_cache,
 	};
+	snprintf(info.cfgstring, sizeof(info.cfgstring), "%s", cfgstring);
+	snprintf(info.subtype, sizeof(info.subtype), "%s", f->handler.subtype);
 	struct device_transport t = { .kick = ringsim_kick, .opaque = &f->sim };
-	if (device_create(&f->dev, &info, &f->handler, f->sim.map, f->sim.map_size, t) < 0)
-		abort();
-	vhostio_device_set_private(f->dev, &f->disk);
+	current_disk = &f->disk;
+	if (device_create(&f->dev, &info, &f->handler, f->sim.map, f->sim.map_size, t) < 0) {
+		fprintf(stderr, "fixture: cannot open a '%s' device on '%s'\n", f->handler.subtype, cfgstring);
+		exit(T_EXIT_FAIL);
+	}
 	return f;
 }
 
@@ -148,6 +169,21 @@ void fx_finish(struct fixture *f, unsigned idx, int result)
 	if (result == 0 && !p->is_flush)
 		copy_iov(&f->disk, p->iov, p->iovcnt, p->length, p->offset, p->is_write);
 	vhostio_io_complete(p->io, result);
+	/* Multi-step emulations resume on the "command thread": this one. */
+	device_process_ring(f->dev);
+}
+
+int fx_serve(struct fixture *f, int timeout_ms)
+{
+	return device_serve_once(f->dev, timeout_ms);
+}
+
+uint16_t fx_run_wait(struct fixture *f, const uint8_t *cdb, size_t len, const void *data_out, int timeout_ms)
+{
+	uint16_t id = fx_run(f, cdb, len, data_out);
+	for (int waited = 0; !fx_result(f, id) && waited < timeout_ms; waited += 10)
+		fx_serve(f, 10);
+	return id;
 }
 
 void cdb_rw10(uint8_t cdb[10], uint8_t opcode, uint32_t lba, uint16_t blocks)

@@ -49,6 +49,8 @@ struct memdisk {
 	int fail_read;          /* -errno to return from read, 0 = succeed */
 	int fail_write;
 	unsigned flushes;
+	unsigned opens, closes;
+	int fail_open;          /* -errno to return from open, 0 = succeed */
 	struct pending_io pending[FX_MAX_PENDING];
 	unsigned n_pending;
 };
@@ -67,7 +69,15 @@ struct fixture *fx_new(uint32_t cmdr_size, uint64_t num_lbas, uint32_t block_siz
 /* Same, with a caller-supplied handler struct (imported as the loader would). */
 struct fixture *fx_new_with(const struct vhostio_handler *h, uint32_t cmdr_size, uint64_t num_lbas,
 			    uint32_t block_size, bool write_cache);
+/* Any handler on any config string ("<subtype>/<config>"); exits 1 if open fails. */
+struct fixture *fx_new_cfg(const struct vhostio_handler *h, const char *cfgstring, uint32_t cmdr_size,
+			   uint64_t num_lbas, uint32_t block_size, bool write_cache);
 void fx_free(struct fixture *f);
+/* One turn of the command thread: watched fd, deferred steps, ring. */
+int fx_serve(struct fixture *f, int timeout_ms);
+/* fx_run, then serve until the command completes or timeout_ms passes
+ * (for handlers that complete through a watched fd, e.g. io_uring). */
+uint16_t fx_run_wait(struct fixture *f, const uint8_t *cdb, size_t len, const void *data_out, int timeout_ms);
 
 /* Submit one command and let the device drain the ring; returns cmd_id. */
 uint16_t fx_run(struct fixture *f, const uint8_t *cdb, size_t len, const void *data_out);

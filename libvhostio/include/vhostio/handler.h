@@ -91,6 +91,82 @@ enum vhostio_log_level {
  */
 #define VHOSTIO_IO_ASYNC 1
 
+/*
+ * How the library may call a handler's callbacks for one device.
+ *
+ * SERIALIZE (the default): every callback of a device runs on that
+ * device's command thread, one at a time.  A handler that wants
+ * concurrency goes asynchronous (returns VHOSTIO_IO_ASYNC and completes
+ * from its own event loop or threads).
+ *
+ * PARALLEL: data callbacks (read, write, flush, unmap, write_same) of one
+ * device may run at the same time on the library's worker threads
+ * (max_parallel of them, 0 meaning 4).  For handlers whose calls block,
+ * e.g. a synchronous network client.  open, close, reconfig and
+ * lba_status never overlap anything.
+ */
+enum vhostio_thread_model {
+	VHOSTIO_THREAD_SERIALIZE = 0,
+	VHOSTIO_THREAD_PARALLEL = 1,
+};
+
+/*
+ * Optional SCSI features.  For each one the library decides, per device,
+ * whether it is NATIVE (the handler does it), EMULATED (the library builds
+ * it from read/write/flush) or ABSENT (not advertised; the command is
+ * refused with ILLEGAL REQUEST).  The defaults:
+ *
+ *   FLUSH              native when .flush is set, else absent (nothing to
+ *                      flush: SYNCHRONIZE CACHE succeeds at once)
+ *   FUA                native when in native_caps (the write callback then
+ *                      honours VHOSTIO_IO_FUA), else write + flush
+ *   UNMAP              native when .unmap is set, else absent
+ *   WRITE_SAME         native when .write_same is set, else a loop of writes
+ *   COMPARE_AND_WRITE  always emulated: read, compare, write, with COMPARE
+ *                      AND WRITEs of one device serialised
+ *
+ * Any of them can be switched off in no_caps, or at open() time with
+ * vhostio_device_disable_caps() (e.g. a file system without hole punching).
+ */
+enum vhostio_capability {
+	VHOSTIO_CAP_FLUSH = 1u << 0,
+	VHOSTIO_CAP_FUA = 1u << 1,
+	VHOSTIO_CAP_UNMAP = 1u << 2,
+	VHOSTIO_CAP_WRITE_SAME = 1u << 3,
+	VHOSTIO_CAP_COMPARE_AND_WRITE = 1u << 4,
+};
+
+/* Flags of a data request, from vhostio_io_flags(). */
+enum vhostio_io_flag {
+	VHOSTIO_IO_FUA = 1u << 0, /* write: durable before completion (native FUA only) */
+};
+
+/* A byte range of the device, for unmap. */
+struct vhostio_range {
+	uint64_t offset;
+	uint64_t length;
+};
+
+/* Results of lba_status(). */
+enum vhostio_lba_state {
+	VHOSTIO_LBA_MAPPED = 0,
+	VHOSTIO_LBA_DEALLOCATED = 1,
+};
+
+/* What changed in a reconfig() call (bits of vhostio_reconfig.changed). */
+enum vhostio_reconfig_what {
+	VHOSTIO_RECONFIG_SIZE = 1u << 0,
+	VHOSTIO_RECONFIG_CONFIG = 1u << 1,
+	VHOSTIO_RECONFIG_WRITE_CACHE = 1u << 2,
+};
+
+struct vhostio_reconfig {
+	uint32_t changed;        /* VHOSTIO_RECONFIG_* */
+	uint64_t size;           /* new capacity in bytes (SIZE) */
+	const char *config;      /* new handler config, after "<subtype>/" (CONFIG) */
+	int write_cache;         /* new emulate_write_cache, 0 or 1 (WRITE_CACHE) */
+};
+
 struct vhostio_handler {
 	/* ---- API version 1 ---- */
 	uint32_t struct_size;    /* sizeof(struct vhostio_handler) as built */
@@ -130,6 +206,56 @@ struct vhostio_handler {
 		     uint64_t offset);
 	/* Make every completed write durable.  NULL: nothing to flush. */
 	int (*flush)(struct vhostio_device *dev, struct vhostio_io *io);
+
+	/* Thread model (enum vhostio_thread_model) and, for PARALLEL, how many
+	 * callbacks of one device may run at once (0: 4). */
+	uint32_t thread_model;
+	uint32_t max_parallel;
+	/* VHOSTIO_CAP_* done by the handler beyond what its callbacks imply
+	 * (only VHOSTIO_CAP_FUA needs saying). */
+	uint32_t native_caps;
+	/* VHOSTIO_CAP_* never to offer, neither natively nor emulated. */
+	uint32_t no_caps;
+
+	/*
+	 * Deallocate byte ranges (UNMAP, WRITE SAME with UNMAP).  Ranges are
+	 * block aligned, in range and sorted by nothing in particular.  After
+	 * success the blocks read back as zeroes (LBPRZ is advertised).
+	 * Returns like the data callbacks.  NULL: UNMAP is absent.
+	 */
+	int (*unmap)(struct vhostio_device *dev, struct vhostio_io *io,
+		     const struct vhostio_range *ranges, unsigned nr_ranges);
+	/*
+	 * Write 'length' bytes at 'offset' as copies of the one logical block
+	 * at 'block' (vhostio_device_block_size() bytes).  Returns like the
+	 * data callbacks.  NULL: the library loops over write().
+	 */
+	int (*write_same)(struct vhostio_device *dev, struct vhostio_io *io,
+			  const void *block, size_t length, uint64_t offset);
+	/*
+	 * Provisioning state at 'offset' (GET LBA STATUS): return
+	 * VHOSTIO_LBA_MAPPED or VHOSTIO_LBA_DEALLOCATED and shrink *length
+	 * (on entry: bytes to the end of the device) to the extent that has
+	 * that state, or -errno.  Synchronous.  NULL: everything is mapped.
+	 */
+	int (*lba_status)(struct vhostio_device *dev, uint64_t offset, uint64_t *length);
+	/*
+	 * The kernel changed the device (configfs dev_size, dev_config or
+	 * emulate_write_cache).  Called with the device quiesced: no command
+	 * in flight, no other callback running.  The accessors still give the
+	 * old values; rc has the new ones.  Return 0 to accept, -errno to
+	 * refuse.  For a CONFIG change, -EOPNOTSUPP (or a NULL reconfig) makes
+	 * the library reopen the device: close(), then open() on the new
+	 * config, back to the old one if that fails.  A NULL reconfig accepts
+	 * SIZE and WRITE_CACHE changes as they are.
+	 */
+	int (*reconfig)(struct vhostio_device *dev, const struct vhostio_reconfig *rc);
+	/*
+	 * Called on the command thread after it has handed a batch of
+	 * commands to the data callbacks: the moment to submit work queued
+	 * during the batch (one io_uring_submit() for many requests).
+	 */
+	void (*end_batch)(struct vhostio_device *dev);
 };
 
 /* Designated-initializer prefix that stamps size and version. */
@@ -161,6 +287,25 @@ VHOSTIO_EXPORT uint64_t vhostio_device_num_lbas(const struct vhostio_device *dev
 VHOSTIO_EXPORT uint64_t vhostio_device_size(const struct vhostio_device *dev);
 VHOSTIO_EXPORT void vhostio_device_set_private(struct vhostio_device *dev, void *priv);
 VHOSTIO_EXPORT void *vhostio_device_private(const struct vhostio_device *dev);
+/* Whether the kernel emulates a volatile write cache (WCE) right now. */
+VHOSTIO_EXPORT int vhostio_device_write_cache(const struct vhostio_device *dev);
+/* From open(): withdraw capabilities this particular device cannot offer. */
+VHOSTIO_EXPORT void vhostio_device_disable_caps(struct vhostio_device *dev, uint32_t caps);
+/* VHOSTIO_CAP_* the device offers, native or emulated. */
+VHOSTIO_EXPORT uint32_t vhostio_device_caps(const struct vhostio_device *dev);
+
+/*
+ * From open(): have the device's command thread watch 'fd' and call
+ * ready(dev, arg) on that thread when it is readable (an io_uring
+ * eventfd, a socket).  One fd per device; dropped when the device closes.
+ * Completions made from ready() are batched into one kernel notification.
+ */
+VHOSTIO_EXPORT int vhostio_device_watch_fd(struct vhostio_device *dev, int fd,
+					   void (*ready)(struct vhostio_device *dev, void *arg),
+					   void *arg);
+
+/* VHOSTIO_IO_* flags of a data request. */
+VHOSTIO_EXPORT uint32_t vhostio_io_flags(const struct vhostio_io *io);
 
 /* ---- Completion of asynchronous data requests ---- */
 
