@@ -134,6 +134,9 @@ int device_reconfig(struct vhostio_device *dev, const struct vhostio_reconfig *i
 			vhostio_device_log(dev, VHOSTIO_LOG_INFO, "capacity %" PRIu64 " -> %" PRIu64 " blocks",
 					   old_lbas, dev->info.num_lbas);
 			__atomic_store_n(&dev->pending_ua, (uint16_t)ASC_CAPACITY_DATA_HAS_CHANGED, __ATOMIC_RELEASE);
+		} else if (rc.changed & VHOSTIO_RECONFIG_CONFIG) {
+			/* Other storage behind the same LUN: tell the initiator to drop its caches. */
+			__atomic_store_n(&dev->pending_ua, (uint16_t)ASC_MEDIUM_MAY_HAVE_CHANGED, __ATOMIC_RELEASE);
 		}
 	}
 	int restart = device_unquiesce(dev);
