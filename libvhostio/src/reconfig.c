@@ -63,7 +63,7 @@ static int apply(struct vhostio_device *dev, const struct vhostio_reconfig *rc, 
 	}
 	if (h->reconfig && dev->opened)
 		ret = h->reconfig(dev, rc);
-	else if (config_changed)
+	else if (config_changed || (rc->changed & VHOSTIO_RECONFIG_SIZE))
 		ret = -EOPNOTSUPP;
 	if (ret == -EOPNOTSUPP && config_changed) {
 		/* The handler cannot switch in place: reopen.  The new geometry
@@ -77,7 +77,8 @@ static int apply(struct vhostio_device *dev, const struct vhostio_reconfig *rc, 
 		return ret;
 	}
 	if (ret < 0) {
-		vhostio_device_log(dev, VHOSTIO_LOG_ERROR, "handler refused the change: %s", strerror(-ret));
+		vhostio_device_log(dev, VHOSTIO_LOG_ERROR, "handler %s refused the change: %s", h->subtype,
+				   ret == -EOPNOTSUPP ? "it cannot resize a served device" : strerror(-ret));
 		return ret;
 	}
 	if (config_changed)

@@ -246,8 +246,9 @@ struct vhostio_handler {
 	 * old values; rc has the new ones.  Return 0 to accept, -errno to
 	 * refuse.  For a CONFIG change, -EOPNOTSUPP (or a NULL reconfig) makes
 	 * the library reopen the device: close(), then open() on the new
-	 * config, back to the old one if that fails.  A NULL reconfig accepts
-	 * SIZE and WRITE_CACHE changes as they are.
+	 * config (and size), back to the old one if that fails.  A NULL
+	 * reconfig accepts WRITE_CACHE changes and refuses a SIZE change on
+	 * its own: storage sized at open() must not be addressed beyond its end.
 	 */
 	int (*reconfig)(struct vhostio_device *dev, const struct vhostio_reconfig *rc);
 	/*
