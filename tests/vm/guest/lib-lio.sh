@@ -100,3 +100,32 @@ scsi_dev_for_lun() {
 	done
 	return 1
 }
+
+# backstore_config HANDLER NAME: a config string for a fresh LUN of that
+# handler (file LUNs live in the guest's tmpfs overlay, created on open).
+LUN_DIR=${LUN_DIR:-/tmp/vhostio-luns}
+backstore_config() {
+	case "$1" in
+	ram) echo "ram/$2" ;;
+	file)
+		mkdir -p "$LUN_DIR"
+		echo "file/$LUN_DIR/$2.img;create"
+		;;
+	*) echo "unknown handler $1" >&2 && return 1 ;;
+	esac
+}
+
+# attrib_set HBA NAME ATTR VALUE: write a backstore attribute (after enable
+# this sends RECONFIG and waits for the runner's verdict).
+attrib_set() { echo -n "$4" >"$CFS/core/user_$1/$2/attrib/$3" 2>/dev/null; }
+
+# scsi_rescan DEV: make sd re-read capacity and caching mode.
+scsi_rescan() {
+	local sysdev
+	sysdev=$(readlink -f "/sys/class/block/${1#/dev/}/device") || return 1
+	echo 1 >"$sysdev/rescan"
+}
+
+# sg_cmd SGDEV HEXBYTES...: run a raw CDB, print sg_raw's decoded result
+# (status, sense) on stdout; data-in (if -r is given) as hex.
+sg_cmd() { sg_raw "$@" 2>&1; }
