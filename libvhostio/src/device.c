@@ -279,7 +279,8 @@ void device_complete(struct vhostio_io *io, const struct vhostio_scsi_status *st
 		else
 			dev->caw_busy = false;
 	}
-	ring_complete(&dev->ring, io->cmd.cmd_id, st, read_len);
+	ring_complete(&dev->ring, io->cmd.cmd_id, st, read_len,
+		      __atomic_load_n(&dev->descriptor_sense, __ATOMIC_RELAXED));
 	io_put(dev, io);
 	bool need_kick = batch_device != dev && tail_moved_locked(dev);
 	if (dev->ring.outstanding == 0)

@@ -254,7 +254,7 @@ static uint32_t skip_non_cmd(const struct vhostio_ring *ring, uint32_t pos)
 }
 
 void ring_complete(struct vhostio_ring *ring, uint16_t cmd_id,
-		   const struct vhostio_scsi_status *st, uint32_t read_len)
+		   const struct vhostio_scsi_status *st, uint32_t read_len, bool descriptor_sense)
 {
 	if (ring->outstanding == 0) {
 		vhostio_log(VHOSTIO_LOG_ERROR, "completion of cmd_id %u with nothing outstanding", cmd_id);
@@ -279,7 +279,7 @@ void ring_complete(struct vhostio_ring *ring, uint16_t cmd_id,
 		e->rsp.read_len = read_len;
 	}
 	if (st->status == VHOSTIO_SAM_CHECK_CONDITION)
-		sense_format_fixed(st, (uint8_t *)e->rsp.sense_buffer, TCMU_SENSE_BUFFERSIZE);
+		sense_format(st, descriptor_sense, (uint8_t *)e->rsp.sense_buffer, TCMU_SENSE_BUFFERSIZE);
 
 	ring->outstanding--;
 	pos = ring_advance(ring, pos, len);

@@ -74,12 +74,15 @@ void ring_fetch_iovs(struct vhostio_ring *ring, struct iovec *iov);
 /*
  * Complete one fetched command: its id and response go into the oldest CMD
  * slot at the tail (out-of-order completion), and cmd_tail moves past it.
- * read_len < UINT32_MAX reports a short data-in transfer.
+ * read_len < UINT32_MAX reports a short data-in transfer.  Sense is in
+ * descriptor format when 'descriptor_sense' (D_SENSE), fixed otherwise.
  */
 void ring_complete(struct vhostio_ring *ring, uint16_t cmd_id,
-		   const struct vhostio_scsi_status *st, uint32_t read_len);
+		   const struct vhostio_scsi_status *st, uint32_t read_len, bool descriptor_sense);
 
-/* Sense bytes for a status, fixed format; returns the length used. */
+/* Sense bytes for a status (SPC-4 4.5); each returns the length used. */
 size_t sense_format_fixed(const struct vhostio_scsi_status *st, uint8_t *buf, size_t buf_len);
+size_t sense_format_descriptor(const struct vhostio_scsi_status *st, uint8_t *buf, size_t buf_len);
+size_t sense_format(const struct vhostio_scsi_status *st, bool descriptor, uint8_t *buf, size_t buf_len);
 
 #endif

@@ -1,38 +1,37 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * SCSI command emulation shared by every handler (SPC-4 / SBC-3 subset).
+ * SCSI command dispatch shared by every handler (SPC-4 / SBC-3).
  * TCMU passes everything but REPORT LUNS and reservations to userspace, so
- * this is what makes a handler look like a disk.  Every CDB field we act on
- * is validated first; handlers only see in-range byte I/O.
+ * this is what makes a handler look like a disk.
+ *
+ * One table lists every command we execute: its CDB length, the bits of
+ * the CDB we use and the capability it needs.  Dispatch refuses any bit
+ * outside that map before an emulator runs, and REPORT SUPPORTED
+ * OPERATION CODES prints the same table, so the two cannot disagree.
  */
-#include <ctype.h>
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <vhostio/vhostio.h>
 
 #include "device.h"
-#include "discovery.h"
 #include "log.h"
-#include "scsi_defs.h"
-
-#define VENDOR_ID "VHOSTIO"
-#define PRODUCT_PREFIX "vhostio-"
-/* IEEE company ID that LIO uses in NAA designators of its LUNs. */
-#define LIO_OUI 0x001405
-
-#define MAX_RESPONSE 512
+#include "scsi_internal.h"
 
 /* ---- completion helpers ---- */
 
-static void complete_good(struct vhostio_io *io)
+void scsi_complete_status(struct vhostio_io *io, const struct vhostio_scsi_status *st)
+{
+	device_complete(io, st, UINT32_MAX);
+}
+
+void scsi_complete_good(struct vhostio_io *io)
 {
 	static const struct vhostio_scsi_status good = { .status = VHOSTIO_SAM_GOOD };
 	device_complete(io, &good, UINT32_MAX);
 }
 
-static void complete_sense(struct vhostio_io *io, uint8_t key, uint16_t asc)
+void scsi_complete_sense(struct vhostio_io *io, uint8_t key, uint16_t asc)
 {
 	struct vhostio_scsi_status st = {
 		.status = VHOSTIO_SAM_CHECK_CONDITION,
@@ -43,25 +42,52 @@ static void complete_sense(struct vhostio_io *io, uint8_t key, uint16_t asc)
 	device_complete(io, &st, UINT32_MAX);
 }
 
-/* ILLEGAL REQUEST, INVALID FIELD IN CDB, pointing at the offending byte/bit. */
-static void complete_invalid_cdb_field(struct vhostio_io *io, uint16_t byte, int bit)
+/* SPC-4 4.5.2.4.2 field pointer: C/D says CDB (1) or parameter list (0). */
+static void complete_invalid_field(struct vhostio_io *io, uint16_t asc, bool in_cdb, uint16_t byte, int bit)
 {
 	struct vhostio_scsi_status st = {
 		.status = VHOSTIO_SAM_CHECK_CONDITION,
 		.sense_key = VHOSTIO_SENSE_ILLEGAL_REQUEST,
-		.asc = ASC_INVALID_FIELD_IN_CDB >> 8,
-		.ascq = ASC_INVALID_FIELD_IN_CDB & 0xff,
+		.asc = asc >> 8,
+		.ascq = asc & 0xff,
 		.sks_valid = 1,
-		/* C/D = 1: the error is in the CDB; BPV when a bit is named. */
-		.sks = { (uint8_t)(0x40 | (bit >= 0 ? 0x08 | (bit & 7) : 0)),
+		.sks = { (uint8_t)((in_cdb ? 0x40 : 0) | (bit >= 0 ? 0x08 | (bit & 7) : 0)),
 			 (uint8_t)(byte >> 8), (uint8_t)byte },
 	};
 	device_complete(io, &st, UINT32_MAX);
 }
 
-static void complete_invalid_opcode(struct vhostio_io *io)
+void scsi_complete_invalid_cdb_field(struct vhostio_io *io, uint16_t byte, int bit)
 {
-	complete_sense(io, VHOSTIO_SENSE_ILLEGAL_REQUEST, ASC_INVALID_COMMAND_OPERATION_CODE);
+	complete_invalid_field(io, ASC_INVALID_FIELD_IN_CDB, true, byte, bit);
+}
+
+void scsi_complete_invalid_param_field(struct vhostio_io *io, uint16_t byte, int bit)
+{
+	complete_invalid_field(io, ASC_INVALID_FIELD_IN_PARAMETER_LIST, false, byte, bit);
+}
+
+void scsi_complete_lba_out_of_range(struct vhostio_io *io)
+{
+	scsi_complete_sense(io, VHOSTIO_SENSE_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+}
+
+void scsi_complete_param_list_length_error(struct vhostio_io *io)
+{
+	scsi_complete_sense(io, VHOSTIO_SENSE_ILLEGAL_REQUEST, ASC_PARAMETER_LIST_LENGTH_ERROR);
+}
+
+void scsi_complete_miscompare(struct vhostio_io *io, uint64_t offset)
+{
+	struct vhostio_scsi_status st = {
+		.status = VHOSTIO_SAM_CHECK_CONDITION,
+		.sense_key = VHOSTIO_SENSE_MISCOMPARE,
+		.asc = ASC_MISCOMPARE_DURING_VERIFY >> 8,
+		.ascq = ASC_MISCOMPARE_DURING_VERIFY & 0xff,
+		.info_valid = 1,
+		.info = offset,
+	};
+	device_complete(io, &st, UINT32_MAX);
 }
 
 /* Copy a response into the data-in buffer, truncated to what fits. */
@@ -81,11 +107,10 @@ static size_t copy_to_data_in(struct vhostio_io *io, const uint8_t *buf, size_t 
 }
 
 /*
- * Return a response of 'len' bytes, honouring the CDB allocation length.
- * A transfer shorter than the buffer is reported so the initiator sees the
- * right residual.
+ * A transfer shorter than the kernel's buffer is reported (READ_LEN) so
+ * the initiator sees the right residual.
  */
-static void complete_data_in(struct vhostio_io *io, const uint8_t *buf, size_t len, size_t alloc_len)
+void scsi_complete_data_in(struct vhostio_io *io, const uint8_t *buf, size_t len, size_t alloc_len)
 {
 	static const struct vhostio_scsi_status good = { .status = VHOSTIO_SAM_GOOD };
 	if (len > alloc_len)
@@ -94,406 +119,340 @@ static void complete_data_in(struct vhostio_io *io, const uint8_t *buf, size_t l
 	device_complete(io, &good, done < io->cmd.data_len ? (uint32_t)done : UINT32_MAX);
 }
 
-/* ---- INQUIRY ---- */
-
-static void pad_ascii(uint8_t *dst, size_t width, const char *src)
-{
-	size_t n = strlen(src);
-	memset(dst, ' ', width);
-	memcpy(dst, src, n < width ? n : width);
-}
-
-/* The unit serial as configfs has it now; the device name if none is set. */
-static void unit_serial(const struct vhostio_device *dev, char *buf, size_t len)
-{
-	if (dev->info.configfs_dir[0] && read_configfs_serial(&dev->info, buf, len) > 0)
-		return;
-	snprintf(buf, len, "%s", dev->info.serial[0] ? dev->info.serial : dev->info.name);
-}
-
-static size_t inquiry_standard(const struct vhostio_device *dev, uint8_t *b)
-{
-	/* PRODUCT IDENTIFICATION is 16 bytes: longer subtypes are cut. */
-	char product[sizeof(PRODUCT_PREFIX) + sizeof(dev->info.subtype)];
-	snprintf(product, sizeof(product), PRODUCT_PREFIX "%s", dev->info.subtype);
-
-	memset(b, 0, 66);
-	b[0] = 0x00;          /* peripheral qualifier 0, direct-access block device */
-	b[2] = 0x06;          /* SPC-4 */
-	b[3] = 0x12;          /* HISUP, response data format 2 */
-	b[4] = 66 - 5;        /* additional length */
-	b[7] = 0x02;          /* CMDQUE */
-	pad_ascii(&b[8], 8, VENDOR_ID);
-	pad_ascii(&b[16], 16, product);
-	pad_ascii(&b[32], 4, "0001");
-	/* Version descriptors: SAM-5, SPC-4, SBC-3. */
-	put_be16(&b[58], 0x00a0);
-	put_be16(&b[60], 0x0460);
-	put_be16(&b[62], 0x04c0);
-	return 66;
-}
-
-static const uint8_t supported_vpd_pages[] = { 0x00, 0x80, 0x83, 0xb0 };
-
-static size_t vpd_designators(const char *serial, uint8_t *b)
-{
-	size_t len = 4;
-
-	/* NAA IEEE Registered Extended: OUI, then the serial's hex digits. */
-	uint8_t *d = b + len;
-	d[0] = 0x01;                /* binary */
-	d[1] = 0x03;                /* LU association, NAA */
-	d[3] = 16;
-	uint8_t *naa = d + 4;
-	memset(naa, 0, 16);
-	naa[0] = 0x60 | (LIO_OUI >> 20 & 0x0f);
-	naa[1] = LIO_OUI >> 12 & 0xff;
-	naa[2] = LIO_OUI >> 4 & 0xff;
-	naa[3] = (LIO_OUI & 0x0f) << 4;
-	unsigned nibble = 7;        /* next free nibble: low half of naa[3] */
-	for (const char *p = serial; *p && nibble < 32; p++) {
-		if (!isxdigit((unsigned char)*p))
-			continue;
-		unsigned v = (unsigned)(isdigit((unsigned char)*p) ? *p - '0' : tolower((unsigned char)*p) - 'a' + 10);
-		naa[nibble / 2] |= (uint8_t)(nibble % 2 ? v : v << 4);
-		nibble++;
-	}
-	len += 4 + 16;
-
-	/* T10 vendor ID: vendor, then the unit serial. */
-	d = b + len;
-	size_t serial_len = strlen(serial);
-	if (serial_len > 200)
-		serial_len = 200;
-	d[0] = 0x02;                /* ASCII */
-	d[1] = 0x01;                /* LU association, T10 vendor ID */
-	d[3] = (uint8_t)(8 + serial_len);
-	pad_ascii(d + 4, 8, VENDOR_ID);
-	memcpy(d + 12, serial, serial_len);
-	len += 4 + 8 + serial_len;
-
-	put_be16(&b[2], (uint16_t)(len - 4));
-	return len;
-}
-
-static size_t vpd_block_limits(const struct vhostio_device *dev, uint8_t *b)
-{
-	put_be16(&b[2], 0x3c);
-	put_be16(&b[6], 1);                      /* optimal transfer granularity */
-	put_be32(&b[8], dev->info.max_sectors);  /* maximum transfer length */
-	put_be32(&b[12], dev->info.max_sectors); /* optimal transfer length */
-	return 0x3c + 4;
-}
-
-static void emulate_inquiry(struct vhostio_device *dev, struct vhostio_io *io)
-{
-	const uint8_t *cdb = io->cmd.cdb;
-	uint8_t b[MAX_RESPONSE];
-	size_t len;
-	size_t alloc_len = get_be16(&cdb[3]);
-
-	if (cdb[1] & 0xfe)
-		return complete_invalid_cdb_field(io, 1, cdb[1] & 0x02 ? 1 : -1);
-	if (!(cdb[1] & 0x01)) {
-		if (cdb[2])
-			return complete_invalid_cdb_field(io, 2, -1);
-		len = inquiry_standard(dev, b);
-		return complete_data_in(io, b, len, alloc_len);
-	}
-
-	memset(b, 0, sizeof(b));
-	b[0] = 0x00;      /* direct-access block device */
-	b[1] = cdb[2];    /* page code */
-	switch (cdb[2]) {
-	case 0x00:
-		put_be16(&b[2], sizeof(supported_vpd_pages));
-		memcpy(&b[4], supported_vpd_pages, sizeof(supported_vpd_pages));
-		len = 4 + sizeof(supported_vpd_pages);
-		break;
-	case 0x80: {
-		char serial[256];
-		unit_serial(dev, serial, sizeof(serial));
-		size_t n = strlen(serial);
-		if (n > 250)
-			n = 250;
-		put_be16(&b[2], (uint16_t)n);
-		memcpy(&b[4], serial, n);
-		len = 4 + n;
-		break;
-	}
-	case 0x83: {
-		char serial[256];
-		unit_serial(dev, serial, sizeof(serial));
-		len = vpd_designators(serial, b);
-		break;
-	}
-	case 0xb0:
-		len = vpd_block_limits(dev, b);
-		break;
-	default:
-		return complete_invalid_cdb_field(io, 2, -1);
-	}
-	complete_data_in(io, b, len, alloc_len);
-}
-
-/* ---- MODE SENSE ---- */
-
-enum mode_page_control { PC_CURRENT = 0, PC_CHANGEABLE = 1, PC_DEFAULT = 2, PC_SAVED = 3 };
-
-static size_t mode_page_error_recovery(const struct vhostio_device *dev, int pc, uint8_t *p)
-{
-	(void)dev;
-	(void)pc;
-	memset(p, 0, 12);
-	p[0] = 0x01;
-	p[1] = 10;
-	return 12;
-}
-
-static size_t mode_page_caching(const struct vhostio_device *dev, int pc, uint8_t *p)
-{
-	memset(p, 0, 20);
-	p[0] = 0x08;
-	p[1] = 18;
-	if (pc != PC_CHANGEABLE && dev->info.write_cache)
-		p[2] |= 0x04; /* WCE */
-	return 20;
-}
-
-static size_t mode_page_control(const struct vhostio_device *dev, int pc, uint8_t *p)
-{
-	(void)dev;
-	memset(p, 0, 12);
-	p[0] = 0x0a;
-	p[1] = 10;
-	if (pc != PC_CHANGEABLE) {
-		p[3] = 0x10;              /* queue algorithm: unrestricted reordering */
-		put_be16(&p[8], 0xffff);  /* busy timeout period: unlimited */
-	}
-	return 12;
-}
-
-static const struct {
-	uint8_t code;
-	size_t (*fill)(const struct vhostio_device *dev, int pc, uint8_t *p);
-} mode_pages[] = {
-	{ 0x01, mode_page_error_recovery },
-	{ 0x08, mode_page_caching },
-	{ 0x0a, mode_page_control },
-};
-
-static void emulate_mode_sense(struct vhostio_device *dev, struct vhostio_io *io)
-{
-	const uint8_t *cdb = io->cmd.cdb;
-	bool ten = cdb[0] == OP_MODE_SENSE_10;
-	bool dbd = cdb[1] & 0x08;
-	int pc = cdb[2] >> 6;
-	uint8_t page = cdb[2] & 0x3f;
-	uint8_t subpage = cdb[3];
-	size_t alloc_len = ten ? get_be16(&cdb[7]) : cdb[4];
-	size_t hdr = ten ? 8 : 4;
-	uint8_t b[MAX_RESPONSE];
-
-	if (pc == PC_SAVED)
-		return complete_sense(io, VHOSTIO_SENSE_ILLEGAL_REQUEST, ASC_SAVING_PARAMETERS_NOT_SUPPORTED);
-	if (subpage != 0x00 && !(page == 0x3f && subpage == 0xff))
-		return complete_invalid_cdb_field(io, 3, -1);
-
-	memset(b, 0, sizeof(b));
-	size_t len = hdr;
-	if (!dbd) {
-		/* Short block descriptor: capacity (saturated) and block length. */
-		uint64_t lbas = dev->info.num_lbas;
-		put_be32(&b[len], lbas > 0xffffffffULL ? 0xffffffffU : (uint32_t)lbas);
-		put_be32(&b[len + 4], dev->info.block_size & 0xffffff);
-		len += 8;
-	}
-	bool found = false;
-	for (size_t i = 0; i < sizeof(mode_pages) / sizeof(mode_pages[0]); i++) {
-		if (page == 0x3f || page == mode_pages[i].code) {
-			len += mode_pages[i].fill(dev, pc, &b[len]);
-			found = true;
-		}
-	}
-	if (!found)
-		return complete_invalid_cdb_field(io, 2, 5);
-
-	if (ten) {
-		put_be16(&b[0], (uint16_t)(len - 2));
-		b[7] = dbd ? 0 : 8;
-	} else {
-		b[0] = (uint8_t)(len - 1);
-		b[3] = dbd ? 0 : 8;
-	}
-	complete_data_in(io, b, len, alloc_len);
-}
-
-/* ---- READ CAPACITY ---- */
-
-static void emulate_read_capacity_10(struct vhostio_device *dev, struct vhostio_io *io)
-{
-	uint8_t b[8];
-	uint64_t last = dev->info.num_lbas - 1;
-	put_be32(&b[0], last > 0xffffffffULL ? 0xffffffffU : (uint32_t)last);
-	put_be32(&b[4], dev->info.block_size);
-	complete_data_in(io, b, sizeof(b), sizeof(b));
-}
-
-static void emulate_service_action_in(struct vhostio_device *dev, struct vhostio_io *io)
-{
-	const uint8_t *cdb = io->cmd.cdb;
-	if ((cdb[1] & 0x1f) != SAI_READ_CAPACITY_16)
-		return complete_invalid_cdb_field(io, 1, 4);
-
-	uint8_t b[32] = { 0 };
-	put_be64(&b[0], dev->info.num_lbas - 1);
-	put_be32(&b[8], dev->info.block_size);
-	complete_data_in(io, b, sizeof(b), get_be32(&cdb[10]));
-}
-
-/* ---- data commands ---- */
-
-struct rw_args {
-	uint64_t lba;
-	uint32_t blocks;
-	bool fua;
-	uint8_t protect;   /* RDPROTECT / WRPROTECT */
-};
-
-static struct rw_args decode_rw(const uint8_t *cdb)
-{
-	struct rw_args a = { 0 };
-	switch (cdb[0]) {
-	case OP_READ_6:
-	case OP_WRITE_6:
-		a.lba = get_be24(&cdb[1]) & 0x1fffff;
-		a.blocks = cdb[4] ? cdb[4] : 256;  /* 0 means 256 in 6-byte CDBs */
-		return a;
-	case OP_READ_10:
-	case OP_WRITE_10:
-	case OP_SYNCHRONIZE_CACHE_10:
-		a.lba = get_be32(&cdb[2]);
-		a.blocks = get_be16(&cdb[7]);
-		break;
-	case OP_READ_12:
-	case OP_WRITE_12:
-		a.lba = get_be32(&cdb[2]);
-		a.blocks = get_be32(&cdb[6]);
-		break;
-	default: /* 16-byte */
-		a.lba = get_be64(&cdb[2]);
-		a.blocks = get_be32(&cdb[10]);
-		break;
-	}
-	a.fua = cdb[1] & 0x08;
-	a.protect = cdb[1] >> 5;
-	return a;
-}
-
-static bool lba_range_ok(const struct vhostio_device *dev, uint64_t lba, uint64_t blocks)
-{
-	return lba <= dev->info.num_lbas && blocks <= dev->info.num_lbas - lba;
-}
-
-static void finish_handler_call(struct vhostio_io *io, int ret)
+void scsi_finish_handler_call(struct vhostio_io *io, int ret)
 {
 	if (ret != VHOSTIO_IO_ASYNC)
 		vhostio_io_complete(io, ret);
 }
 
-static void emulate_read_write(struct vhostio_device *dev, struct vhostio_io *io, bool is_write)
+size_t scsi_data_out_copy(const struct vhostio_io *io, size_t offset, void *dst, size_t len)
 {
-	struct rw_args a = decode_rw(io->cmd.cdb);
-	uint32_t bs = dev->info.block_size;
-
-	io->is_write = is_write;
-	if (a.protect)
-		return complete_invalid_cdb_field(io, 1, 7);
-	if (!lba_range_ok(dev, a.lba, a.blocks))
-		return complete_sense(io, VHOSTIO_SENSE_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
-	if (a.blocks == 0)
-		return complete_good(io);
-
-	uint64_t length = (uint64_t)a.blocks * bs;
-	if (io->cmd.data_len < length) {
-		/* The kernel sized the buffer from the CDB; a shorter one is a bad entry. */
-		vhostio_device_log(dev, VHOSTIO_LOG_ERROR, "cmd_id %u: %zu-byte buffer for %llu-byte transfer",
-				   io->cmd.cmd_id, io->cmd.data_len, (unsigned long long)length);
-		return complete_sense(io, VHOSTIO_SENSE_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
+	uint8_t *out = dst;
+	size_t done = 0;
+	for (uint32_t i = 0; i < io->cmd.iov_cnt && done < len; i++) {
+		size_t n = io->iov[i].iov_len;
+		if (offset >= n) {
+			offset -= n;
+			continue;
+		}
+		n -= offset;
+		if (n > len - done)
+			n = len - done;
+		memcpy(out + done, (const uint8_t *)io->iov[i].iov_base + offset, n);
+		done += n;
+		offset = 0;
 	}
-	/* FUA: write then flush, needed only behind a volatile write cache. */
-	io->flush_after = is_write && a.fua && dev->info.write_cache && dev->handler->flush;
-
-	int ret;
-	if (is_write)
-		ret = dev->handler->write(dev, io, io->iov, (int)io->cmd.iov_cnt, length, a.lba * bs);
-	else
-		ret = dev->handler->read(dev, io, io->iov, (int)io->cmd.iov_cnt, length, a.lba * bs);
-	finish_handler_call(io, ret);
+	return done;
 }
 
-static void emulate_synchronize_cache(struct vhostio_device *dev, struct vhostio_io *io)
+bool scsi_buffer_covers(struct vhostio_device *dev, struct vhostio_io *io, uint64_t need)
 {
-	struct rw_args a = decode_rw(io->cmd.cdb);
-	uint64_t blocks = a.blocks ? a.blocks : dev->info.num_lbas - (a.lba < dev->info.num_lbas ? a.lba : 0);
-	if (!lba_range_ok(dev, a.lba, blocks))
-		return complete_sense(io, VHOSTIO_SENSE_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
-	io->is_write = true;
-	if (!dev->handler->flush)
-		return complete_good(io);
-	finish_handler_call(io, dev->handler->flush(dev, io));
+	if (io->cmd.data_len >= need)
+		return true;
+	/* The kernel sized the buffer from the CDB; a shorter one is a bad entry. */
+	vhostio_device_log(dev, VHOSTIO_LOG_ERROR, "cmd_id %u: %zu-byte buffer for %llu-byte transfer",
+			   io->cmd.cmd_id, io->cmd.data_len, (unsigned long long)need);
+	scsi_complete_sense(io, VHOSTIO_SENSE_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
+	return false;
 }
 
-static void emulate_request_sense(struct vhostio_io *io)
+/* ---- limits ---- */
+
+/* WRITE SAME and UNMAP are bounded so that one command cannot keep a
+ * device busy for long (1 GiB worth of blocks). */
+#define BULK_LIMIT_BYTES (1u << 30)
+
+uint32_t scsi_max_write_same_blocks(const struct vhostio_device *dev)
 {
-	const uint8_t *cdb = io->cmd.cdb;
-	if (cdb[1] & 0x01)  /* DESC: descriptor format is not offered */
-		return complete_invalid_cdb_field(io, 1, 0);
-	/* No deferred errors are kept: report NO SENSE. */
-	struct vhostio_scsi_status none = { 0 };
-	uint8_t b[18];
-	size_t n = sense_format_fixed(&none, b, sizeof(b));
-	complete_data_in(io, b, n, cdb[4]);
+	return BULK_LIMIT_BYTES / dev->info.block_size;
+}
+
+uint32_t scsi_max_unmap_blocks(const struct vhostio_device *dev)
+{
+	return BULK_LIMIT_BYTES / dev->info.block_size;
+}
+
+/* Both halves of the data-out buffer must fit in one transfer. */
+uint32_t scsi_max_caw_blocks(const struct vhostio_device *dev)
+{
+	uint32_t n = dev->info.max_sectors / 2;
+	if (n > SCSI_MAX_CAW_BLOCKS)
+		n = SCSI_MAX_CAW_BLOCKS;
+	return n ? n : 1;
+}
+
+/* ---- the command table ---- */
+
+/* Usage maps: byte 0 the opcode, then one byte per CDB byte; the last is
+ * the CONTROL byte, of which we use nothing (NACA and LINK are refused). */
+#define LBA4 0xff, 0xff, 0xff, 0xff
+#define LBA8 LBA4, LBA4
+#define GROUP 0x1f
+#define CONTROL 0x00
+
+const struct scsi_command scsi_commands[] = {
+	{ OP_TEST_UNIT_READY, 0, 6, 0, 0, scsi_test_unit_ready,
+	  { OP_TEST_UNIT_READY, 0, 0, 0, 0, CONTROL } },
+	{ OP_REQUEST_SENSE, 0, 6, 0, 0, scsi_request_sense,
+	  { OP_REQUEST_SENSE, 0x01 /* DESC */, 0, 0, 0xff, CONTROL } },
+	{ OP_READ_6, 0, 6, 0, 0, scsi_read,
+	  { OP_READ_6, 0x1f, 0xff, 0xff, 0xff, CONTROL } },
+	{ OP_WRITE_6, 0, 6, 0, 0, scsi_write,
+	  { OP_WRITE_6, 0x1f, 0xff, 0xff, 0xff, CONTROL } },
+	{ OP_INQUIRY, 0, 6, 0, 0, scsi_inquiry,
+	  { OP_INQUIRY, 0x01 /* EVPD */, 0xff, 0xff, 0xff, CONTROL } },
+	{ OP_MODE_SELECT_6, 0, 6, 0, 0, scsi_mode_select,
+	  { OP_MODE_SELECT_6, 0x10 /* PF */, 0, 0, 0xff, CONTROL } },
+	{ OP_MODE_SENSE_6, 0, 6, 0, 0, scsi_mode_sense,
+	  { OP_MODE_SENSE_6, 0x08 /* DBD */, 0xff, 0xff, 0xff, CONTROL } },
+	{ OP_START_STOP_UNIT, 0, 6, 0, 0, scsi_start_stop_unit,
+	  { OP_START_STOP_UNIT, 0x01 /* IMMED */, 0, 0, 0x05 /* NO_FLUSH, START */, CONTROL } },
+	{ OP_READ_CAPACITY_10, 0, 10, 0, 0, scsi_read_capacity_10,
+	  { OP_READ_CAPACITY_10, 0, 0, 0, 0, 0, 0, 0, 0, CONTROL } },
+	{ OP_READ_10, 0, 10, CMD_FUA_BIT, 0, scsi_read,
+	  { OP_READ_10, 0x18 /* DPO, FUA */, LBA4, GROUP, 0xff, 0xff, CONTROL } },
+	{ OP_WRITE_10, 0, 10, CMD_FUA_BIT, 0, scsi_write,
+	  { OP_WRITE_10, 0x18, LBA4, GROUP, 0xff, 0xff, CONTROL } },
+	{ OP_WRITE_AND_VERIFY_10, 0, 10, 0, 0, scsi_write_and_verify,
+	  { OP_WRITE_AND_VERIFY_10, 0x12 /* DPO, BYTCHK */, LBA4, GROUP, 0xff, 0xff, CONTROL } },
+	{ OP_VERIFY_10, 0, 10, 0, 0, scsi_verify,
+	  { OP_VERIFY_10, 0x16 /* DPO, BYTCHK */, LBA4, GROUP, 0xff, 0xff, CONTROL } },
+	{ OP_PRE_FETCH_10, 0, 10, 0, 0, scsi_pre_fetch,
+	  { OP_PRE_FETCH_10, 0x02 /* IMMED */, LBA4, GROUP, 0xff, 0xff, CONTROL } },
+	{ OP_SYNCHRONIZE_CACHE_10, 0, 10, 0, 0, scsi_synchronize_cache,
+	  { OP_SYNCHRONIZE_CACHE_10, 0x02 /* IMMED */, LBA4, GROUP, 0xff, 0xff, CONTROL } },
+	{ OP_WRITE_SAME_10, 0, 10, 0, VHOSTIO_CAP_WRITE_SAME, scsi_write_same,
+	  { OP_WRITE_SAME_10, 0x08 /* UNMAP */, LBA4, GROUP, 0xff, 0xff, CONTROL } },
+	{ OP_UNMAP, 0, 10, 0, VHOSTIO_CAP_UNMAP, scsi_unmap,
+	  { OP_UNMAP, 0, 0, 0, 0, 0, GROUP, 0xff, 0xff, CONTROL } },
+	{ OP_MODE_SELECT_10, 0, 10, 0, 0, scsi_mode_select,
+	  { OP_MODE_SELECT_10, 0x10 /* PF */, 0, 0, 0, 0, 0, 0xff, 0xff, CONTROL } },
+	{ OP_MODE_SENSE_10, 0, 10, 0, 0, scsi_mode_sense,
+	  { OP_MODE_SENSE_10, 0x18 /* LLBAA, DBD */, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, CONTROL } },
+	{ OP_READ_16, 0, 16, CMD_FUA_BIT, 0, scsi_read,
+	  { OP_READ_16, 0x18, LBA8, LBA4, GROUP, CONTROL } },
+	{ OP_COMPARE_AND_WRITE, 0, 16, CMD_FUA_BIT, VHOSTIO_CAP_COMPARE_AND_WRITE, scsi_compare_and_write,
+	  { OP_COMPARE_AND_WRITE, 0x18, LBA8, 0, 0, 0, 0xff, GROUP, CONTROL } },
+	{ OP_WRITE_16, 0, 16, CMD_FUA_BIT, 0, scsi_write,
+	  { OP_WRITE_16, 0x18, LBA8, LBA4, GROUP, CONTROL } },
+	{ OP_WRITE_AND_VERIFY_16, 0, 16, 0, 0, scsi_write_and_verify,
+	  { OP_WRITE_AND_VERIFY_16, 0x12, LBA8, LBA4, GROUP, CONTROL } },
+	{ OP_VERIFY_16, 0, 16, 0, 0, scsi_verify,
+	  { OP_VERIFY_16, 0x16, LBA8, LBA4, GROUP, CONTROL } },
+	{ OP_PRE_FETCH_16, 0, 16, 0, 0, scsi_pre_fetch,
+	  { OP_PRE_FETCH_16, 0x02, LBA8, LBA4, GROUP, CONTROL } },
+	{ OP_SYNCHRONIZE_CACHE_16, 0, 16, 0, 0, scsi_synchronize_cache,
+	  { OP_SYNCHRONIZE_CACHE_16, 0x02, LBA8, LBA4, GROUP, CONTROL } },
+	{ OP_WRITE_SAME_16, 0, 16, 0, VHOSTIO_CAP_WRITE_SAME, scsi_write_same,
+	  { OP_WRITE_SAME_16, 0x09 /* UNMAP, NDOB */, LBA8, LBA4, GROUP, CONTROL } },
+	{ OP_SERVICE_ACTION_IN_16, SAI_READ_CAPACITY_16, 16, CMD_HAS_SA, 0, scsi_read_capacity_16,
+	  { OP_SERVICE_ACTION_IN_16, SAI_READ_CAPACITY_16, 0, 0, 0, 0, 0, 0, 0, 0, LBA4, 0, CONTROL } },
+	{ OP_SERVICE_ACTION_IN_16, SAI_GET_LBA_STATUS, 16, CMD_HAS_SA, 0, scsi_get_lba_status,
+	  { OP_SERVICE_ACTION_IN_16, SAI_GET_LBA_STATUS, LBA8, LBA4, 0, CONTROL } },
+	{ OP_MAINTENANCE_IN, MI_REPORT_SUPPORTED_OPCODES, 12, CMD_HAS_SA, 0, scsi_report_supported_opcodes,
+	  { OP_MAINTENANCE_IN, MI_REPORT_SUPPORTED_OPCODES, 0x87 /* RCTD, REPORTING OPTIONS */,
+	    0xff, 0xff, 0xff, LBA4, 0, CONTROL } },
+	{ OP_READ_12, 0, 12, CMD_FUA_BIT, 0, scsi_read,
+	  { OP_READ_12, 0x18, LBA4, LBA4, GROUP, CONTROL } },
+	{ OP_WRITE_12, 0, 12, CMD_FUA_BIT, 0, scsi_write,
+	  { OP_WRITE_12, 0x18, LBA4, LBA4, GROUP, CONTROL } },
+};
+
+const size_t scsi_command_count = sizeof(scsi_commands) / sizeof(scsi_commands[0]);
+
+bool scsi_command_offered(const struct vhostio_device *dev, const struct scsi_command *c)
+{
+	return (dev->caps & c->needs_caps) == c->needs_caps;
+}
+
+void scsi_command_usage(const struct vhostio_device *dev, const struct scsi_command *c, uint8_t usage[16])
+{
+	memcpy(usage, c->usage, 16);
+	/* FUA is refused, and not reported, when the device does not offer it. */
+	if ((c->flags & CMD_FUA_BIT) && !(dev->caps & VHOSTIO_CAP_FUA))
+		usage[1] &= (uint8_t)~0x08;
+}
+
+const struct scsi_command *scsi_find_command(const struct vhostio_device *dev, uint8_t opcode,
+					     uint16_t service_action)
+{
+	for (size_t i = 0; i < scsi_command_count; i++) {
+		const struct scsi_command *c = &scsi_commands[i];
+		if (c->opcode != opcode)
+			continue;
+		if ((c->flags & CMD_HAS_SA) && c->service_action != service_action)
+			continue;
+		return scsi_command_offered(dev, c) ? c : NULL;
+	}
+	return NULL;
+}
+
+static bool opcode_has_service_actions(uint8_t opcode)
+{
+	for (size_t i = 0; i < scsi_command_count; i++)
+		if (scsi_commands[i].opcode == opcode)
+			return scsi_commands[i].flags & CMD_HAS_SA;
+	return false;
+}
+
+static int highest_bit(uint8_t v)
+{
+	int bit = 7;
+	while (!(v & (1u << bit)))
+		bit--;
+	return bit;
+}
+
+/*
+ * Refuse any CDB bit the command does not use.  The field pointer names
+ * the highest offending bit; for the RDPROTECT/WRPROTECT/VRPROTECT field
+ * that is bit 7, its most significant bit, as SPC-4 asks of multi-bit
+ * fields.
+ */
+static bool cdb_bits_ok(const struct vhostio_device *dev, struct vhostio_io *io, const struct scsi_command *c)
+{
+	uint8_t usage[16];
+	scsi_command_usage(dev, c, usage);
+	for (unsigned i = 1; i < c->cdb_len; i++) {
+		uint8_t allowed = usage[i];
+		if (i == 1 && (c->flags & CMD_HAS_SA))
+			allowed |= 0x1f; /* matched when the command was looked up */
+		uint8_t bad = io->cmd.cdb[i] & (uint8_t)~allowed;
+		if (!bad)
+			continue;
+		int bit = highest_bit(bad);
+		if (i == 1 && bit >= 5 && bit < 7 && !(allowed & 0xe0))
+			bit = 7;
+		scsi_complete_invalid_cdb_field(io, (uint16_t)i, bit);
+		return false;
+	}
+	return true;
+}
+
+/* Commands a pending unit attention does not stop (SAM-5 5.14, SPC-4 7.5). */
+static bool ua_exempt(uint8_t opcode)
+{
+	return opcode == OP_INQUIRY || opcode == OP_REPORT_LUNS || opcode == OP_REQUEST_SENSE;
 }
 
 void scsi_execute(struct vhostio_device *dev, struct vhostio_io *io)
 {
+	const uint8_t *cdb = io->cmd.cdb;
+
 	io->is_write = false;
 	io->flush_after = false;
+	io->flags = 0;
 	if (log_enabled(VHOSTIO_LOG_DEBUG))
 		vhostio_device_log(dev, VHOSTIO_LOG_DEBUG, "cmd_id %u: opcode 0x%02x, %zu bytes", io->cmd.cmd_id,
-				   io->cmd.cdb[0], io->cmd.data_len);
-	switch (io->cmd.cdb[0]) {
-	case OP_TEST_UNIT_READY:
-	case OP_START_STOP_UNIT:
-		return complete_good(io);
-	case OP_REQUEST_SENSE:
-		return emulate_request_sense(io);
-	case OP_INQUIRY:
-		return emulate_inquiry(dev, io);
-	case OP_MODE_SENSE_6:
-	case OP_MODE_SENSE_10:
-		return emulate_mode_sense(dev, io);
-	case OP_READ_CAPACITY_10:
-		return emulate_read_capacity_10(dev, io);
-	case OP_SERVICE_ACTION_IN_16:
-		return emulate_service_action_in(dev, io);
-	case OP_READ_6:
-	case OP_READ_10:
-	case OP_READ_12:
-	case OP_READ_16:
-		return emulate_read_write(dev, io, false);
-	case OP_WRITE_6:
-	case OP_WRITE_10:
-	case OP_WRITE_12:
-	case OP_WRITE_16:
-		return emulate_read_write(dev, io, true);
-	case OP_SYNCHRONIZE_CACHE_10:
-	case OP_SYNCHRONIZE_CACHE_16:
-		return emulate_synchronize_cache(dev, io);
-	default:
-		if (log_enabled(VHOSTIO_LOG_DEBUG))
-			vhostio_device_log(dev, VHOSTIO_LOG_DEBUG, "unsupported opcode 0x%02x", io->cmd.cdb[0]);
-		return complete_invalid_opcode(io);
+				   cdb[0], io->cmd.data_len);
+
+	/* A COMPARE AND WRITE re-run after waiting for the lock already passed this point. */
+	if (!io->holds_caw_lock && !ua_exempt(cdb[0])) {
+		uint16_t ua = device_take_unit_attention(dev);
+		if (ua)
+			return scsi_complete_sense(io, VHOSTIO_SENSE_UNIT_ATTENTION, ua);
 	}
+
+	const struct scsi_command *c = scsi_find_command(dev, cdb[0], cdb[1] & 0x1f);
+	if (!c) {
+		if (log_enabled(VHOSTIO_LOG_DEBUG))
+			vhostio_device_log(dev, VHOSTIO_LOG_DEBUG, "unsupported opcode 0x%02x/0x%02x", cdb[0],
+					   cdb[1] & 0x1f);
+		if (opcode_has_service_actions(cdb[0]))
+			return scsi_complete_invalid_cdb_field(io, 1, 4);
+		return scsi_complete_sense(io, VHOSTIO_SENSE_ILLEGAL_REQUEST, ASC_INVALID_COMMAND_OPERATION_CODE);
+	}
+	if (io->cmd.cdb_len < c->cdb_len)
+		return scsi_complete_sense(io, VHOSTIO_SENSE_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
+	if (!cdb_bits_ok(dev, io, c))
+		return;
+	c->run(dev, io);
+}
+
+/* ---- REPORT SUPPORTED OPERATION CODES (SPC-4 6.35) ---- */
+
+/* Command timeouts descriptor: zero timeouts mean "not specified". */
+#define TIMEOUTS_DESC_LEN 12
+
+static size_t put_timeouts_descriptor(uint8_t *p)
+{
+	memset(p, 0, TIMEOUTS_DESC_LEN);
+	put_be16(p, TIMEOUTS_DESC_LEN - 2);
+	return TIMEOUTS_DESC_LEN;
+}
+
+static size_t report_all(const struct vhostio_device *dev, bool rctd, uint8_t *b)
+{
+	size_t len = 4;
+	for (size_t i = 0; i < scsi_command_count; i++) {
+		const struct scsi_command *c = &scsi_commands[i];
+		if (!scsi_command_offered(dev, c))
+			continue;
+		uint8_t *d = &b[len];
+		memset(d, 0, 8);
+		d[0] = c->opcode;
+		if (c->flags & CMD_HAS_SA) {
+			put_be16(&d[2], c->service_action);
+			d[5] |= 0x01; /* SERVACTV */
+		}
+		if (rctd)
+			d[5] |= 0x02; /* CTDP */
+		put_be16(&d[6], c->cdb_len);
+		len += 8;
+		if (rctd)
+			len += put_timeouts_descriptor(&b[len]);
+	}
+	put_be32(&b[0], (uint32_t)(len - 4));
+	return len;
+}
+
+static size_t report_one(const struct vhostio_device *dev, const struct scsi_command *c, bool rctd, uint8_t *b)
+{
+	memset(b, 0, 4);
+	if (!c) {
+		b[1] = 0x01; /* SUPPORT: not supported */
+		return 4;
+	}
+	b[1] = (uint8_t)((rctd ? 0x80 : 0) | 0x03); /* CTDP, SUPPORT: as the standard says */
+	put_be16(&b[2], c->cdb_len);
+	scsi_command_usage(dev, c, &b[4]);
+	size_t len = 4 + c->cdb_len;
+	if (rctd)
+		len += put_timeouts_descriptor(&b[len]);
+	return len;
+}
+
+void scsi_report_supported_opcodes(struct vhostio_device *dev, struct vhostio_io *io)
+{
+	const uint8_t *cdb = io->cmd.cdb;
+	bool rctd = cdb[2] & 0x80;
+	uint8_t options = cdb[2] & 0x07;
+	uint8_t opcode = cdb[3];
+	uint16_t sa = get_be16(&cdb[4]);
+	uint8_t b[SCSI_MAX_RESPONSE];
+	size_t len;
+
+	bool has_sa = opcode_has_service_actions(opcode);
+	switch (options) {
+	case 0:
+		len = report_all(dev, rctd, b);
+		break;
+	case 1: /* opcode only: one that has service actions needs option 2 */
+		if (has_sa)
+			return scsi_complete_invalid_cdb_field(io, 2, 2);
+		len = report_one(dev, scsi_find_command(dev, opcode, 0), rctd, b);
+		break;
+	case 2: /* opcode and service action */
+		if (!has_sa)
+			return scsi_complete_invalid_cdb_field(io, 2, 2);
+		len = report_one(dev, sa > 0x1f ? NULL : scsi_find_command(dev, opcode, sa), rctd, b);
+		break;
+	case 3: /* either: the service action counts only where there are some */
+		len = report_one(dev, has_sa && sa > 0x1f ? NULL : scsi_find_command(dev, opcode, has_sa ? sa : 0),
+				 rctd, b);
+		break;
+	default:
+		return scsi_complete_invalid_cdb_field(io, 2, 2);
+	}
+	scsi_complete_data_in(io, b, len, get_be32(&cdb[6]));
 }

@@ -36,8 +36,8 @@ int main(void)
 	id = inquiry(f, 1, 0x00, 255);
 	CHECK_GOOD(f, id);
 	d = ringsim_data(&f->sim, id);
-	CHECK(d[1] == 0x00 && d[3] == 4 && d[4] == 0x00 && d[5] == 0x80 && d[6] == 0x83 && d[7] == 0xb0,
-	      "supported VPD page list");
+	CHECK(d[1] == 0x00 && d[3] == 6 && d[4] == 0x00 && d[5] == 0x80 && d[6] == 0x83 && d[7] == 0xb0 &&
+	      d[8] == 0xb1 && d[9] == 0xb2, "supported VPD page list");
 
 	id = inquiry(f, 1, 0x80, 255);
 	CHECK_GOOD(f, id);

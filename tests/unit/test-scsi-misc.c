@@ -42,11 +42,14 @@ int main(void)
 	CHECK(d[0] == 3 + 8 + 20 && d[3] == 8, "mode data length %u, bd length %u", d[0], d[3]);
 	CHECK(be32(d + 4) == 8192 && (be32(d + 8) & 0xffffff) == 4096, "block descriptor");
 	CHECK(d[12] == 0x08 && d[13] == 18 && (d[14] & 0x04), "caching page with WCE");
-	/* Changeable values: nothing is changeable yet. */
+	/* Changeable values: WCE is (MODE SELECT can switch the cache), nothing else in page 8. */
 	ms6[2] = 0x48;
 	id = fx_run(f, ms6, 255, NULL);
 	CHECK_GOOD(f, id);
-	CHECK(!(ringsim_data(&f->sim, id)[14] & 0x04), "WCE must not read as changeable");
+	d = ringsim_data(&f->sim, id);
+	CHECK(d[14] == 0x04, "WCE must read as changeable, byte 2 is 0x%02x", d[14]);
+	for (int i = 15; i < 32; i++)
+		CHECK(d[i] == 0, "caching page byte %d changeable: 0x%02x", i - 12, d[i]);
 	/* Saved values are not supported. */
 	ms6[2] = 0xc8;
 	id = fx_run(f, ms6, 255, NULL);
