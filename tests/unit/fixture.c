@@ -227,3 +227,155 @@ bool check_pattern(const uint8_t *buf, size_t len, uint32_t seed)
 			return false;
 	return true;
 }
+
+/* ---- memdisk variants: unmap + lba_status, native write_same ---- */
+
+static int mem_unmap(struct vhostio_device *dev, struct vhostio_io *io, const struct vhostio_range *ranges,
+		     unsigned nr_ranges)
+{
+	struct memdisk *d = disk_of(dev);
+	(void)io;
+	d->unmap_calls++;
+	for (unsigned i = 0; i < nr_ranges; i++) {
+		if (ranges[i].offset > d->size || ranges[i].length > d->size - ranges[i].offset)
+			abort(); /* the library must never pass an out-of-range request */
+		memset(d->mem + ranges[i].offset, 0, ranges[i].length);
+		d->unmap_ranges++;
+	}
+	return 0;
+}
+
+static bool block_is_zero(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* Extents of all-zero blocks are "deallocated", the rest mapped. */
+static int mem_lba_status(struct vhostio_device *dev, uint64_t offset, uint64_t *length)
+{
+	struct memdisk *d = disk_of(dev);
+	uint32_t bs = vhostio_device_block_size(dev);
+	bool zero = block_is_zero(d->mem + offset, bs);
+	uint64_t len = bs;
+	while (len < *length && block_is_zero(d->mem + offset + len, bs) == zero)
+		len += bs;
+	*length = len;
+	return zero ? VHOSTIO_LBA_DEALLOCATED : VHOSTIO_LBA_MAPPED;
+}
+
+static int mem_write_same(struct vhostio_device *dev, struct vhostio_io *io, const void *block, size_t length,
+			  uint64_t offset)
+{
+	struct memdisk *d = disk_of(dev);
+	uint32_t bs = vhostio_device_block_size(dev);
+	(void)io;
+	d->write_same_calls++;
+	if (d->write_same_result)
+		return d->write_same_result;
+	if (offset > d->size || length > d->size - offset || length % bs)
+		abort();
+	for (size_t off = 0; off < length; off += bs)
+		memcpy(d->mem + offset + off, block, bs);
+	return 0;
+}
+
+const struct vhostio_handler memdisk_unmap_handler = {
+	VHOSTIO_HANDLER_INIT,
+	.subtype = "mem",
+	.config_desc = "test memory disk with unmap",
+	.open = mem_open,
+	.close = mem_close,
+	.read = mem_read,
+	.write = mem_write,
+	.flush = mem_flush,
+	.unmap = mem_unmap,
+	.lba_status = mem_lba_status,
+};
+
+const struct vhostio_handler memdisk_ws_handler = {
+	VHOSTIO_HANDLER_INIT,
+	.subtype = "mem",
+	.config_desc = "test memory disk with write_same",
+	.open = mem_open,
+	.close = mem_close,
+	.read = mem_read,
+	.write = mem_write,
+	.flush = mem_flush,
+	.write_same = mem_write_same,
+};
+
+bool sense_parse(const uint8_t *s, size_t len, struct sense_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (len < 8)
+		return false;
+	uint8_t code = s[0] & 0x7f;
+	if (code == 0x70) {
+		if (len < 18)
+			return false;
+		out->key = s[2] & 0x0f;
+		out->asc = s[12];
+		out->ascq = s[13];
+		out->info_valid = s[0] & 0x80;
+		out->info = (uint64_t)s[3] << 24 | (uint64_t)s[4] << 16 | (uint64_t)s[5] << 8 | s[6];
+		out->sks_valid = s[15] & 0x80;
+		out->sks[0] = s[15] & 0x7f;
+		out->sks[1] = s[16];
+		out->sks[2] = s[17];
+		return true;
+	}
+	if (code != 0x72)
+		return false;
+	out->descriptor = true;
+	out->key = s[1] & 0x0f;
+	out->asc = s[2];
+	out->ascq = s[3];
+	size_t end = 8 + (size_t)s[7];
+	if (end > len)
+		end = len;
+	for (size_t off = 8; off + 2 <= end;) {
+		const uint8_t *d = &s[off];
+		size_t dlen = 2 + (size_t)d[1];
+		if (off + dlen > end)
+			break;
+		if (d[0] == 0x00 && dlen >= 12) {
+			out->info_valid = d[2] & 0x80;
+			out->info = 0;
+			for (int i = 0; i < 8; i++)
+				out->info = out->info << 8 | d[4 + i];
+		} else if (d[0] == 0x02 && dlen >= 7) {
+			out->sks_valid = d[4] & 0x80;
+			out->sks[0] = d[4] & 0x7f;
+			out->sks[1] = d[5];
+			out->sks[2] = d[6];
+		}
+		off += dlen;
+	}
+	return true;
+}
+
+uint32_t fx_sense_triple(struct fixture *f, uint16_t id)
+{
+	const struct sim_result *r = fx_result(f, id);
+	struct sense_info si;
+	if (!r || r->status != 2 || !sense_parse(r->sense, sizeof(r->sense), &si))
+		return 0xffffffffu;
+	return (uint32_t)si.key << 16 | (uint32_t)si.asc << 8 | si.ascq;
+}
+
+bool fx_field_pointer_is(struct fixture *f, uint16_t id, bool in_cdb, unsigned byte, int bit)
+{
+	const struct sim_result *r = fx_result(f, id);
+	struct sense_info si;
+	if (!r || !sense_parse(r->sense, sizeof(r->sense), &si) || !si.sks_valid)
+		return false;
+	uint8_t want = (uint8_t)((in_cdb ? 0x40 : 0) | (bit >= 0 ? 0x08 | bit : 0));
+	if (si.sks[0] != want || ((unsigned)si.sks[1] << 8 | si.sks[2]) != byte) {
+		fprintf(stderr, "field pointer: sks %02x %02x %02x\n", si.sks[0], si.sks[1], si.sks[2]);
+		return false;
+	}
+	return true;
+}

@@ -53,6 +53,9 @@ struct memdisk {
 	int fail_open;          /* -errno to return from open, 0 = succeed */
 	struct pending_io pending[FX_MAX_PENDING];
 	unsigned n_pending;
+	/* memdisk_unmap_handler / memdisk_ws_handler bookkeeping */
+	unsigned unmap_calls, unmap_ranges, write_same_calls;
+	int write_same_result;  /* e.g. -EOPNOTSUPP: decline after counting the call */
 };
 
 struct fixture {
@@ -113,6 +116,31 @@ static inline int test_exit(void)
 }
 
 #endif
+
+/* memdisk plus unmap (zeroes the ranges) and lba_status (all-zero blocks
+ * read as deallocated); and memdisk plus a native write_same. */
+extern const struct vhostio_handler memdisk_unmap_handler;
+extern const struct vhostio_handler memdisk_ws_handler;
+
+/* Sense data in either format, as an initiator would decode it. */
+struct sense_info {
+	bool descriptor;       /* response code 0x72 */
+	uint8_t key, asc, ascq;
+	bool info_valid;
+	uint64_t info;
+	bool sks_valid;
+	uint8_t sks[3];        /* SKSV cleared */
+};
+/* Returns false if the buffer holds no current-error sense (0x70 or 0x72). */
+bool sense_parse(const uint8_t *sense, size_t len, struct sense_info *out);
+/* Key/ASC/ASCQ of a completed command's sense in either format, 0xffffffff if none. */
+uint32_t fx_sense_triple(struct fixture *f, uint16_t id);
+/* Whether the sense has a field pointer to (C/D, byte, bit); bit < 0: BPV clear. */
+bool fx_field_pointer_is(struct fixture *f, uint16_t id, bool in_cdb, unsigned byte, int bit);
+#define CHECK_FIELD(f, id, in_cdb, byte, bit)                                                   \
+	CHECK(fx_field_pointer_is((f), (id), (in_cdb), (byte), (bit)),                           \
+	      "cmd %u: want field pointer %s byte %u bit %d", (id), (in_cdb) ? "CDB" : "param",  \
+	      (unsigned)(byte), (int)(bit))
 
 /* CDB builders. */
 void cdb_rw10(uint8_t cdb[10], uint8_t opcode, uint32_t lba, uint16_t blocks);
