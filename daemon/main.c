@@ -119,6 +119,8 @@ int main(int argc, char **argv)
 	ret = plugins_load_dir(ctx, handler_dir, &plugins);
 	if (ret <= 0) {
 		vhostio_log(VHOSTIO_LOG_ERROR, "no handler could be loaded from %s", handler_dir);
+		if (ret == 0)
+			ret = -ENOENT; /* a runner that can serve nothing is a failed start */
 		goto out;
 	}
 	ret = vhostio_ctx_start(ctx);
@@ -149,9 +151,14 @@ int main(int argc, char **argv)
 			ret = 0;
 			break;
 		}
-		if (pfd[0].revents & POLLIN) {
-			/* A failed receive loses at most that message; keep serving. */
+		if (pfd[0].revents & (POLLIN | POLLERR)) {
+			/* A failed receive (e.g. ENOBUFS after an overrun) loses at
+			 * most those messages and clears the error; keep serving. */
 			vhostio_ctx_dispatch(ctx);
+		} else if (pfd[0].revents & (POLLHUP | POLLNVAL)) {
+			ret = -EPIPE;
+			vhostio_log(VHOSTIO_LOG_ERROR, "netlink socket closed; exiting");
+			break;
 		}
 	}
 out:

@@ -69,6 +69,18 @@ int handler_import(struct vhostio_handler *dst, const struct vhostio_handler *h)
 			    h->api_version, VHOSTIO_API_VERSION);
 		return -EINVAL;
 	}
+	/* Built against a newer library: what we don't know must be unused. */
+	if (h->struct_size > sizeof(*dst)) {
+		const uint8_t *extra = (const uint8_t *)h + sizeof(*dst);
+		for (size_t i = 0; i < h->struct_size - sizeof(*dst); i++) {
+			if (extra[i]) {
+				vhostio_log(VHOSTIO_LOG_ERROR,
+					    "handler '%s' uses fields this libvhostio (%s) does not know; it needs a newer one",
+					    h->subtype ? h->subtype : "?", VHOSTIO_VERSION_STRING);
+				return -E2BIG;
+			}
+		}
+	}
 	/* Copy what the handler was built with; newer fields stay zero. */
 	memset(dst, 0, sizeof(*dst));
 	memcpy(dst, h, h->struct_size < sizeof(*dst) ? h->struct_size : sizeof(*dst));

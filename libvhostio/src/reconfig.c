@@ -50,7 +50,8 @@ static int reopen(struct vhostio_device *dev, const char *new_cfgstring)
 	return ret;
 }
 
-static int apply(struct vhostio_device *dev, const struct vhostio_reconfig *rc, const char *new_cfgstring)
+static int apply(struct vhostio_device *dev, const struct vhostio_reconfig *rc, const char *new_cfgstring,
+		 bool *reopened)
 {
 	const struct vhostio_handler *h = dev->handler;
 	bool config_changed = rc->changed & VHOSTIO_RECONFIG_CONFIG;
@@ -74,6 +75,7 @@ static int apply(struct vhostio_device *dev, const struct vhostio_reconfig *rc, 
 		ret = reopen(dev, new_cfgstring);
 		if (ret < 0)
 			dev->info.num_lbas = old_lbas;
+		*reopened = ret == 0;
 		return ret;
 	}
 	if (ret < 0) {
@@ -125,7 +127,8 @@ int device_reconfig(struct vhostio_device *dev, const struct vhostio_reconfig *i
 
 	uint64_t old_lbas = dev->info.num_lbas;
 	device_quiesce(dev, RECONFIG_DRAIN_MS);
-	int ret = apply(dev, &rc, new_cfgstring);
+	bool reopened = false;
+	int ret = apply(dev, &rc, new_cfgstring, &reopened);
 	if (ret == 0) {
 		if (rc.changed & VHOSTIO_RECONFIG_WRITE_CACHE) {
 			__atomic_store_n(&dev->info.write_cache, rc.write_cache != 0, __ATOMIC_RELEASE);
@@ -135,8 +138,10 @@ int device_reconfig(struct vhostio_device *dev, const struct vhostio_reconfig *i
 			vhostio_device_log(dev, VHOSTIO_LOG_INFO, "capacity %" PRIu64 " -> %" PRIu64 " blocks",
 					   old_lbas, dev->info.num_lbas);
 			__atomic_store_n(&dev->pending_ua, (uint16_t)ASC_CAPACITY_DATA_HAS_CHANGED, __ATOMIC_RELEASE);
-		} else if (rc.changed & VHOSTIO_RECONFIG_CONFIG) {
-			/* Other storage behind the same LUN: tell the initiator to drop its caches. */
+		} else if (reopened) {
+			/* Maybe other storage behind the same LUN: tell the initiator
+			 * to drop its caches.  (A handler that took the new config in
+			 * place keeps the medium.) */
 			__atomic_store_n(&dev->pending_ua, (uint16_t)ASC_MEDIUM_MAY_HAVE_CHANGED, __ATOMIC_RELEASE);
 		}
 	}

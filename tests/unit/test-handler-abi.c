@@ -1,6 +1,7 @@
 /* Handler ABI: a handler built against an older, smaller struct loads and
  * works; a newer API version, a missing callback or a bad subtype is
- * refused; subtypes are unique. */
+ * refused; a newer, larger struct loads only if its extra fields are zero;
+ * subtypes are unique. */
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
@@ -31,6 +32,17 @@ int main(void)
 	CHECK_GOOD(f, id);
 	CHECK(f->disk.flushes == 0, "flush beyond the old struct was called");
 	fx_free(f);
+
+	/* "Newer" handler: a larger struct loads only if the extra fields are unused. */
+	struct {
+		struct vhostio_handler known;
+		void *future_callbacks[4];
+	} newer = { .known = memdisk_handler };
+	newer.known.struct_size = sizeof(newer);
+	CHECK(handler_import(&imported, &newer.known) == 0, "newer struct with zero extra fields refused");
+	CHECK(imported.struct_size == sizeof(struct vhostio_handler), "imported size %u", imported.struct_size);
+	newer.future_callbacks[2] = (void *)&newer;
+	CHECK(handler_import(&imported, &newer.known) == -E2BIG, "a used unknown field was silently dropped");
 
 	struct vhostio_ctx *ctx;
 	CHECK(vhostio_ctx_new(&ctx) == 0, "ctx");

@@ -91,6 +91,9 @@ int main(void)
 	/* A new chunk size reopens: the LUN starts empty (documented). */
 	ret = reconfig_string(f, "ram/renamed;chunk=4k");
 	CHECK(ret == 0, "chunk change: %d", ret);
+	/* Reopened storage: the first command reports MEDIUM MAY HAVE CHANGED. */
+	id = read_blocks(f, 0, 100);
+	CHECK_SENSE(f, id, 0x062800);
 	id = read_blocks(f, 0, 100);
 	CHECK_GOOD(f, id);
 	CHECK(is_zero(ringsim_data(&f->sim, id), 100 * BS), "reopened LUN not empty");

@@ -13,6 +13,12 @@
  *    built against; fields are only ever appended, so a handler built
  *    against an older, smaller struct keeps working: the loader copies the
  *    bytes it was given and treats the rest as NULL/0.
+ *  - A handler built against a newer, larger struct loads into an older
+ *    library only if every field the library does not know is zero (as
+ *    the kernel's extensible structs do): an unknown callback is never
+ *    silently dropped.
+ *  - VHOSTIO_API_VERSION changes only when the meaning of an existing field
+ *    or function changes; appending does not need a new version.
  *  - Functions are only ever added to libvhostio, never changed.
  */
 #ifndef VHOSTIO_HANDLER_H
@@ -102,8 +108,10 @@ enum vhostio_log_level {
  * PARALLEL: data callbacks (read, write, flush, unmap, write_same) of one
  * device may run at the same time on the library's worker threads
  * (max_parallel of them, 0 meaning 4).  For handlers whose calls block,
- * e.g. a synchronous network client.  open, close, reconfig and
- * lba_status never overlap anything.
+ * e.g. a synchronous network client.  lba_status may overlap them too;
+ * open, close and reconfig never overlap anything.  The steps of a
+ * multi-step emulation run on whichever thread completed the previous
+ * step, and end_batch is not called.
  */
 enum vhostio_thread_model {
 	VHOSTIO_THREAD_SERIALIZE = 0,
@@ -252,9 +260,10 @@ struct vhostio_handler {
 	 */
 	int (*reconfig)(struct vhostio_device *dev, const struct vhostio_reconfig *rc);
 	/*
-	 * Called on the command thread after it has handed a batch of
-	 * commands to the data callbacks: the moment to submit work queued
-	 * during the batch (one io_uring_submit() for many requests).
+	 * SERIALIZE only: called on the command thread each time it has
+	 * served its events (new commands, the watched fd, deferred steps),
+	 * possibly with no new request: the moment to submit work queued
+	 * meanwhile (one io_uring_submit() for many requests).
 	 */
 	void (*end_batch)(struct vhostio_device *dev);
 };
@@ -290,7 +299,7 @@ VHOSTIO_EXPORT void vhostio_device_set_private(struct vhostio_device *dev, void 
 VHOSTIO_EXPORT void *vhostio_device_private(const struct vhostio_device *dev);
 /* Whether the kernel emulates a volatile write cache (WCE) right now. */
 VHOSTIO_EXPORT int vhostio_device_write_cache(const struct vhostio_device *dev);
-/* From open(): withdraw capabilities this particular device cannot offer. */
+/* Only from open(): withdraw capabilities this particular device cannot offer. */
 VHOSTIO_EXPORT void vhostio_device_disable_caps(struct vhostio_device *dev, uint32_t caps);
 /* VHOSTIO_CAP_* the device offers, native or emulated. */
 VHOSTIO_EXPORT uint32_t vhostio_device_caps(const struct vhostio_device *dev);
@@ -312,7 +321,11 @@ VHOSTIO_EXPORT uint32_t vhostio_io_flags(const struct vhostio_io *io);
 
 /* Finish an io: 0 or -errno, mapped to SCSI status and sense as above. */
 VHOSTIO_EXPORT void vhostio_io_complete(struct vhostio_io *io, int result);
-/* Finish an io with an explicit SCSI status and sense. */
+/*
+ * Finish an io with an explicit SCSI status and sense.  A GOOD status
+ * counts as success (0): the library still runs what follows, e.g. the
+ * flush of an emulated FUA write; any other status ends the command.
+ */
 VHOSTIO_EXPORT void vhostio_io_complete_scsi(struct vhostio_io *io,
 					     const struct vhostio_scsi_status *st);
 
