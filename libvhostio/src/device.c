@@ -168,9 +168,14 @@ static void wake_command_thread(struct vhostio_device *dev)
 
 static void run_deferred(struct vhostio_device *dev)
 {
+	/* Cheap test first: this runs after every command. */
+	if (!__atomic_load_n(&dev->n_deferred, __ATOMIC_ACQUIRE))
+		return;
 	for (;;) {
 		pthread_mutex_lock(&dev->lock);
 		struct vhostio_io *io = io_queue_pop(&dev->deferred_head, &dev->deferred_tail);
+		if (io)
+			__atomic_sub_fetch(&dev->n_deferred, 1, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&dev->lock);
 		if (!io)
 			return;
@@ -199,6 +204,7 @@ void device_run_step(struct vhostio_io *io, io_step_fn step)
 	io->queued_step = step;
 	pthread_mutex_lock(&dev->lock);
 	io_queue_push(&dev->deferred_head, &dev->deferred_tail, io);
+	__atomic_add_fetch(&dev->n_deferred, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&dev->lock);
 	if (!here)
 		wake_command_thread(dev);
@@ -364,6 +370,10 @@ void vhostio_io_complete(struct vhostio_io *io, int result)
 
 void vhostio_io_complete_scsi(struct vhostio_io *io, const struct vhostio_scsi_status *st)
 {
+	/* GOOD is plain success: whatever follows (a FUA flush, the next
+	 * emulation step) still has to run. */
+	if (st->status == VHOSTIO_SAM_GOOD)
+		return vhostio_io_complete(io, 0);
 	device_complete(io, st, UINT32_MAX);
 }
 
@@ -436,7 +446,7 @@ int device_process_ring(struct vhostio_device *dev)
 			dispatch(dev, io);
 		run_deferred(dev);
 	}
-	if (dev->opened && dev->handler->end_batch)
+	if (dev->opened && dev->handler->end_batch && !dev->n_workers)
 		dev->handler->end_batch(dev);
 	batch_device = NULL;
 	command_thread_of = prev_thread;
@@ -714,8 +724,7 @@ static bool wait_drained(struct vhostio_device *dev, int timeout_ms)
 	pthread_mutex_lock(&dev->lock);
 	while (dev->ring.outstanding > 0) {
 		if (pthread_cond_timedwait(&dev->drained, &dev->lock, &deadline) == ETIMEDOUT) {
-			vhostio_device_log(dev, VHOSTIO_LOG_ERROR,
-					   "%u commands still in flight after %d ms; abandoning them",
+			vhostio_device_log(dev, VHOSTIO_LOG_ERROR, "%u commands still in flight after %d ms",
 					   dev->ring.outstanding, timeout_ms);
 			drained = false;
 			break;
@@ -725,18 +734,23 @@ static bool wait_drained(struct vhostio_device *dev, int timeout_ms)
 	return drained;
 }
 
-void device_quiesce(struct vhostio_device *dev, int timeout_ms)
+bool device_quiesce(struct vhostio_device *dev, int timeout_ms)
 {
 	/* The thread keeps running so that handler completions (watched fd,
 	 * deferred steps) still get served while we wait. */
 	__atomic_store_n(&dev->paused, true, __ATOMIC_RELEASE);
-	wait_drained(dev, timeout_ms);
+	if (!wait_drained(dev, timeout_ms)) {
+		__atomic_store_n(&dev->paused, false, __ATOMIC_RELEASE);
+		wake_command_thread(dev);
+		return false;
+	}
 	stop_threads(dev);
 	pthread_mutex_lock(&dev->lock);
 	bool need_kick = !dev->ring.broken && tail_moved_locked(dev);
 	pthread_mutex_unlock(&dev->lock);
 	if (need_kick)
 		kick(dev);
+	return true;
 }
 
 int device_unquiesce(struct vhostio_device *dev)
@@ -749,7 +763,10 @@ int device_unquiesce(struct vhostio_device *dev)
 
 void device_destroy(struct vhostio_device *dev, int timeout_ms)
 {
-	device_quiesce(dev, timeout_ms);
+	/* Closing the handler under requests it still owns would let their
+	 * completions touch freed memory: wait as long as it takes. */
+	while (!device_quiesce(dev, timeout_ms))
+		vhostio_device_log(dev, VHOSTIO_LOG_ERROR, "still waiting for the handler to finish");
 	device_close_handler(dev);
 	if (dev->wake_fd >= 0)
 		close(dev->wake_fd);

@@ -91,6 +91,7 @@ struct vhostio_device {
 
 	/* Steps to run on the command thread (under lock). */
 	struct vhostio_io *deferred_head, *deferred_tail;
+	unsigned n_deferred;             /* queue length, read without the lock */
 
 	/* Capabilities, resolved at open: offered at all / done by the handler. */
 	uint32_t caps;
@@ -148,8 +149,12 @@ int device_serve_once(struct vhostio_device *dev, int timeout_ms);
  */
 int device_reconfig(struct vhostio_device *dev, const struct vhostio_reconfig *rc);
 
-/* Stop the command thread and wait up to timeout_ms for in-flight commands. */
-void device_quiesce(struct vhostio_device *dev, int timeout_ms);
+/*
+ * Stop taking commands, wait up to timeout_ms for those in flight, then
+ * stop the threads.  false: still busy after the timeout; the device keeps
+ * serving as before.
+ */
+bool device_quiesce(struct vhostio_device *dev, int timeout_ms);
 /* Restart what device_quiesce() stopped. */
 int device_unquiesce(struct vhostio_device *dev);
 
@@ -167,8 +172,8 @@ void device_run_step(struct vhostio_io *io, io_step_fn step);
 /* Grab the COMPARE AND WRITE lock, or queue 'io' to be re-run by scsi_execute when it is free. */
 bool device_caw_lock(struct vhostio_io *io);
 /*
- * Stop the thread, wait (up to timeout_ms) for in-flight commands,
- * close the handler and free.  Does not unmap.
+ * Stop taking commands, wait for those in flight (logging every
+ * timeout_ms), close the handler and free.  Does not unmap.
  */
 void device_destroy(struct vhostio_device *dev, int timeout_ms);
 

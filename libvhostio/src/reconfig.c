@@ -126,13 +126,18 @@ int device_reconfig(struct vhostio_device *dev, const struct vhostio_reconfig *i
 		return 0;
 
 	uint64_t old_lbas = dev->info.num_lbas;
-	device_quiesce(dev, RECONFIG_DRAIN_MS);
+	if (!device_quiesce(dev, RECONFIG_DRAIN_MS)) {
+		vhostio_device_log(dev, VHOSTIO_LOG_ERROR, "reconfig refused: the handler did not finish its commands");
+		return -EBUSY;
+	}
 	bool reopened = false;
 	int ret = apply(dev, &rc, new_cfgstring, &reopened);
 	if (ret == 0) {
 		if (rc.changed & VHOSTIO_RECONFIG_WRITE_CACHE) {
 			__atomic_store_n(&dev->info.write_cache, rc.write_cache != 0, __ATOMIC_RELEASE);
 			vhostio_device_log(dev, VHOSTIO_LOG_INFO, "write cache %s", rc.write_cache ? "on" : "off");
+			/* SPC-4: mode parameters changed by someone else. */
+			__atomic_store_n(&dev->pending_ua, (uint16_t)ASC_MODE_PARAMETERS_CHANGED, __ATOMIC_RELEASE);
 		}
 		if (dev->info.num_lbas != old_lbas) {
 			vhostio_device_log(dev, VHOSTIO_LOG_INFO, "capacity %" PRIu64 " -> %" PRIu64 " blocks",
