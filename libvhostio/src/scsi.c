@@ -304,11 +304,23 @@ static int highest_bit(uint8_t v)
 }
 
 /*
- * Refuse any CDB bit the command does not use.  The field pointer names
- * the highest offending bit; for the RDPROTECT/WRPROTECT/VRPROTECT field
- * that is bit 7, its most significant bit, as SPC-4 asks of multi-bit
- * fields.
+ * SPC-4 wants a field pointer to a multi-bit field to name its most
+ * significant bit.  The refused multi-bit fields are RDPROTECT/WRPROTECT/
+ * VRPROTECT (byte 1, bits 7-5) and START STOP UNIT's POWER CONDITION
+ * (byte 4, bits 7-4) and POWER CONDITION MODIFIER (byte 3, bits 3-0).
  */
+static int field_msb(uint8_t opcode, unsigned byte, int bit, uint8_t allowed)
+{
+	if (byte == 1 && bit >= 5 && !(allowed & 0xe0))
+		return 7;
+	if (opcode == OP_START_STOP_UNIT && byte == 4 && bit >= 4)
+		return 7;
+	if (opcode == OP_START_STOP_UNIT && byte == 3 && bit <= 3)
+		return 3;
+	return bit;
+}
+
+/* Refuse any CDB bit the command does not use, naming the highest one. */
 static bool cdb_bits_ok(const struct vhostio_device *dev, struct vhostio_io *io, const struct scsi_command *c)
 {
 	uint8_t usage[16];
@@ -320,9 +332,7 @@ static bool cdb_bits_ok(const struct vhostio_device *dev, struct vhostio_io *io,
 		uint8_t bad = io->cmd.cdb[i] & (uint8_t)~allowed;
 		if (!bad)
 			continue;
-		int bit = highest_bit(bad);
-		if (i == 1 && bit >= 5 && bit < 7 && !(allowed & 0xe0))
-			bit = 7;
+		int bit = field_msb(c->opcode, i, highest_bit(bad), allowed);
 		scsi_complete_invalid_cdb_field(io, (uint16_t)i, bit);
 		return false;
 	}
