@@ -47,7 +47,7 @@ check "sd sees write-through (got '$(cache_type)')" test "$(cache_type)" = "writ
 say "dev_config: bad configs are refused, the LUN keeps serving"
 if attrib_set 1 lun0 dev_config "nosuch/x"; then fail "another subtype accepted"; else pass "another subtype refused"; fi
 check "log says why" runner_log_has "names another handler"
-if attrib_set 1 lun0 dev_config "$HANDLER/x;frobnicate"; then fail "bad option accepted"; else pass "bad option refused"; fi
+if attrib_set 1 lun0 dev_config "$CFG;frobnicate"; then fail "bad option accepted"; else pass "bad option refused"; fi
 check "log gives the handler's reason" runner_log_has "refused:.*frobnicate"
 check "data still there after the refusals" cmp <(dd if="$SD" bs=1M count=4 iflag=direct status=none) /tmp/head.bin
 
@@ -57,7 +57,12 @@ if [ "$HANDLER" = file ]; then
 	printf 'vhostio-other-medium' | dd of="$LUN_DIR/other.img" conv=notrunc status=none
 	NEWCFG="file/$LUN_DIR/other.img"
 else
-	NEWCFG="ram/renamed"
+	# A new label is taken in place: same memory, no unit attention.
+	check "configfs accepts 'ram/renamed'" attrib_set 1 lun0 dev_config "ram/renamed"
+	check "no unit attention for an in-place change" sg_turs "$SG"
+	check "data kept across the label change" cmp <(dd if="$SD" bs=1M count=4 iflag=direct status=none) /tmp/head.bin
+	# A new chunk size needs new memory: the handler is reopened.
+	NEWCFG="ram/renamed;chunk=4k"
 fi
 check "configfs accepts '$NEWCFG'" attrib_set 1 lun0 dev_config "$NEWCFG"
 check "runner reopened" runner_log_has "reopened on '$NEWCFG'"
