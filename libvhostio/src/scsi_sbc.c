@@ -57,10 +57,10 @@ void scsi_get_lba_status(struct vhostio_device *dev, struct vhostio_io *io)
 	if (lba >= dev->info.num_lbas)
 		return scsi_complete_lba_out_of_range(io);
 
-	/* No more descriptors than the allocation length can (partly) hold. */
-	uint64_t want = alloc_len > 8 ? (alloc_len - 8 + 15) / 16 : 1;
-	if (want > LBA_STATUS_MAX_DESCRIPTORS)
-		want = LBA_STATUS_MAX_DESCRIPTORS;
+	/* The same descriptors whatever the allocation length, so that a
+	 * truncated answer is a prefix of the full one and its PARAMETER
+	 * DATA LENGTH tells the initiator how much to ask for. */
+	const unsigned want = LBA_STATUS_MAX_DESCRIPTORS;
 
 	memset(b, 0, sizeof(b));
 	unsigned n = 0;
