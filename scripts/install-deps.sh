@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
 	# build
-	build-essential cmake pkg-config libnl-3-dev libnl-genl-3-dev libkmod-dev
+	build-essential cmake pkg-config libnl-3-dev libnl-genl-3-dev libkmod-dev liburing-dev
 	# VM test harness: the Debian kernel with LIO/TCMU/uio/vhost modules, run by qemu
 	qemu-system-x86 linux-image-amd64 busybox-static kmod
 	# test clients inside the VM (they come from the host root over 9p)

@@ -12,6 +12,9 @@
 #define TEST_HANDLER_PLUGIN_H
 
 #include <dlfcn.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
@@ -93,6 +96,44 @@ static inline bool is_zero(const uint8_t *p, size_t n)
 		if (p[i])
 			return false;
 	return true;
+}
+
+/* A fresh directory under $TMPDIR (or /tmp), removed by rm_tree(). */
+static inline char *make_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+	static char path[4096];
+	snprintf(path, sizeof(path), "%s/vhostio-test-XXXXXX", base && *base ? base : "/tmp");
+	if (!mkdtemp(path)) {
+		perror("mkdtemp");
+		exit(T_EXIT_FAIL);
+	}
+	return path;
+}
+
+/* rm -r, without nftw (which wants _XOPEN_SOURCE). */
+static inline void rm_tree(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		chmod(path, 0700); /* a test may leave a directory with mode 0 */
+		DIR *d = opendir(path);
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			size_t n = strlen(path) + strlen(e->d_name) + 2;
+			char *sub = malloc(n);
+			if (sub) {
+				snprintf(sub, n, "%s/%s", path, e->d_name);
+				rm_tree(sub);
+				free(sub);
+			}
+		}
+		if (d)
+			closedir(d);
+	}
+	remove(path);
 }
 
 #endif
@@ -224,6 +265,44 @@ static inline bool is_zero(const uint8_t *p, size_t n)
 		if (p[i])
 			return false;
 	return true;
+}
+
+/* A fresh directory under $TMPDIR (or /tmp), removed by rm_tree(). */
+static inline char *make_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+	static char path[4096];
+	snprintf(path, sizeof(path), "%s/vhostio-test-XXXXXX", base && *base ? base : "/tmp");
+	if (!mkdtemp(path)) {
+		perror("mkdtemp");
+		exit(T_EXIT_FAIL);
+	}
+	return path;
+}
+
+/* rm -r, without nftw (which wants _XOPEN_SOURCE). */
+static inline void rm_tree(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		chmod(path, 0700); /* a test may leave a directory with mode 0 */
+		DIR *d = opendir(path);
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			size_t n = strlen(path) + strlen(e->d_name) + 2;
+			char *sub = malloc(n);
+			if (sub) {
+				snprintf(sub, n, "%s/%s", path, e->d_name);
+				rm_tree(sub);
+				free(sub);
+			}
+		}
+		if (d)
+			closedir(d);
+	}
+	remove(path);
 }
 
 #endif
