@@ -22,7 +22,7 @@ static uint16_t caw(struct fixture *f, uint8_t byte1, uint64_t lba, uint8_t bloc
 int main(void)
 {
 	struct fixture *f = fx_new(64 * 1024, LBAS, BS, true);
-	uint8_t a[4 * BS], b[4 * BS], data[8 * BS];
+	uint8_t a[4 * BS], b[4 * BS], data[16 * BS] = { 0 };
 	uint16_t id;
 	fill_pattern(a, sizeof(a), 51);
 	fill_pattern(b, sizeof(b), 52);
