@@ -4,12 +4,12 @@
 set -euo pipefail
 
 PACKAGES=(
-	# build
-	build-essential cmake pkg-config libnl-3-dev libnl-genl-3-dev libkmod-dev liburing-dev
+	# build (g++ from build-essential checks the headers compile as C++; groff lints the man pages)
+	build-essential cmake pkg-config libnl-3-dev libnl-genl-3-dev libkmod-dev liburing-dev groff-base
 	# VM test harness: the Debian kernel with LIO/TCMU/uio/vhost modules, run by qemu
 	qemu-system-x86 linux-image-amd64 busybox-static kmod
 	# test clients inside the VM (they come from the host root over 9p)
-	fio sg3-utils e2fsprogs util-linux procps
+	fio sg3-utils e2fsprogs util-linux procps openssl
 )
 
 missing=()
