@@ -452,8 +452,17 @@ static void group_part_done(struct file_lun *lun, struct file_req *part, int res
 	if (res < 0 && !group->result)
 		group->result = res;
 	req_put(lun, part);
-	if (--group->parts == 0)
-		req_finish(lun, group, group->result);
+	if (--group->parts)
+		return;
+	if (!group->result && !vhostio_device_write_cache(lun->dev)) {
+		/* No volatile cache is advertised: the new allocation state must
+		 * be durable before GOOD, as writes are with RWF_DSYNC. */
+		group->op = REQ_FSYNC;
+		if (req_submit(lun, group) == 0)
+			return;
+		group->result = -ENOMEM;
+	}
+	req_finish(lun, group, group->result);
 }
 
 static void req_done(struct file_lun *lun, struct file_req *req, int res)
@@ -611,6 +620,8 @@ static int start_falloc(struct file_lun *lun, struct vhostio_io *io, const struc
 		for (unsigned i = 0; i < n; i++)
 			if (fallocate(lun->fd, mode, (off_t)ranges[i].offset, (off_t)ranges[i].length) < 0)
 				return -errno;
+		if (!vhostio_device_write_cache(lun->dev) && fdatasync(lun->fd) < 0)
+			return -errno;
 		return 0;
 	}
 	struct file_req *group = req_get(lun);

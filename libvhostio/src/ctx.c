@@ -23,7 +23,7 @@
 #include "log.h"
 #include "netlink.h"
 
-/* How long a stopping device waits for its in-flight commands. */
+/* A stopping device waits for its in-flight commands, logging at this interval. */
 #define DRAIN_TIMEOUT_MS 30000
 
 struct vhostio_ctx {

@@ -734,6 +734,16 @@ static bool wait_drained(struct vhostio_device *dev, int timeout_ms)
 	return drained;
 }
 
+static void finish_quiesce(struct vhostio_device *dev)
+{
+	stop_threads(dev);
+	pthread_mutex_lock(&dev->lock);
+	bool need_kick = !dev->ring.broken && tail_moved_locked(dev);
+	pthread_mutex_unlock(&dev->lock);
+	if (need_kick)
+		kick(dev);
+}
+
 bool device_quiesce(struct vhostio_device *dev, int timeout_ms)
 {
 	/* The thread keeps running so that handler completions (watched fd,
@@ -744,12 +754,7 @@ bool device_quiesce(struct vhostio_device *dev, int timeout_ms)
 		wake_command_thread(dev);
 		return false;
 	}
-	stop_threads(dev);
-	pthread_mutex_lock(&dev->lock);
-	bool need_kick = !dev->ring.broken && tail_moved_locked(dev);
-	pthread_mutex_unlock(&dev->lock);
-	if (need_kick)
-		kick(dev);
+	finish_quiesce(dev);
 	return true;
 }
 
@@ -765,8 +770,10 @@ void device_destroy(struct vhostio_device *dev, int timeout_ms)
 {
 	/* Closing the handler under requests it still owns would let their
 	 * completions touch freed memory: wait as long as it takes. */
-	while (!device_quiesce(dev, timeout_ms))
+	__atomic_store_n(&dev->paused, true, __ATOMIC_RELEASE);
+	while (!wait_drained(dev, timeout_ms))
 		vhostio_device_log(dev, VHOSTIO_LOG_ERROR, "still waiting for the handler to finish");
+	finish_quiesce(dev);
 	device_close_handler(dev);
 	if (dev->wake_fd >= 0)
 		close(dev->wake_fd);

@@ -14,7 +14,7 @@
 #include "log.h"
 #include "scsi_defs.h"
 
-/* How long a reconfig waits for in-flight commands before going ahead. */
+/* How long a reconfig waits for in-flight commands before refusing (EBUSY). */
 #define RECONFIG_DRAIN_MS 30000
 
 static int check_new_config(struct vhostio_device *dev, const char *config)

@@ -123,7 +123,7 @@ int main(void)
 	id = rsoc(f, 0x81, 0x28, 0, 512);
 	CHECK_GOOD(f, id);
 	const uint8_t *d = ringsim_data(&f->sim, id);
-	static const uint8_t read10[10] = { 0x28, 0x18, 0xff, 0xff, 0xff, 0xff, 0x1f, 0xff, 0xff, 0x00 };
+	static const uint8_t read10[10] = { 0x28, 0x1a, 0xff, 0xff, 0xff, 0xff, 0x1f, 0xff, 0xff, 0x00 };
 	CHECK(d[1] == 0x83 && d[3] == 10 && memcmp(d + 4, read10, 10) == 0, "READ 10 usage");
 	CHECK(d[14] == 0 && d[15] == 10 && fx_result(f, id)->read_len == 4 + 10 + 12, "timeouts descriptor");
 	/* Not supported: SUPPORT 001b, no usage data. */
@@ -160,7 +160,7 @@ int main(void)
 	CHECK(!is_listed(l, n, 0x41) && !is_listed(l, n, 0x93) && !is_listed(l, n, 0x89) && !is_listed(l, n, 0x42),
 	      "absent capabilities listed");
 	id = rsoc(f, 1, 0x2a, 0, 512);
-	CHECK(ringsim_data(&f->sim, id)[5] == 0x10, "WRITE 10 usage without FUA: 0x%02x", ringsim_data(&f->sim, id)[5]);
+	CHECK(ringsim_data(&f->sim, id)[5] == 0x12, "WRITE 10 usage without FUA (DPO, FUA_NV): 0x%02x", ringsim_data(&f->sim, id)[5]);
 	uint8_t w10[10], blk[512] = { 0 };
 	cdb_rw10(w10, 0x2a, 0, 1);
 	w10[1] = 0x08;
