@@ -63,10 +63,4 @@ check "file reads back identical" cmp /tmp/payload /mnt/lun0/payload
 umount /mnt/lun0
 check "fsck -n clean" fsck.ext4 -n -f "$SD"
 
-check "runner still running" kill -0 "$RUNNER_PID"
-check "LUN removed" loop_lun_remove 0
-check "backstore removed" user_backstore_remove 1 lun0
-rc=0
-runner_stop || rc=$?
-check "runner exit status 0 (got $rc)" test "$rc" -eq 0
-finish
+teardown_and_finish 1 lun0 0

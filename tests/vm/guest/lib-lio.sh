@@ -129,3 +129,15 @@ scsi_rescan() {
 # sg_cmd SGDEV HEXBYTES...: run a raw CDB, print sg_raw's decoded result
 # (status, sense) on stdout; data-in (if -r is given) as hex.
 sg_cmd() { sg_raw "$@" 2>&1; }
+
+# teardown_and_finish HBA NAME LUN: the runner survived the test, the LUN
+# and backstore go away cleanly, SIGTERM gives exit 0; then finish.
+teardown_and_finish() {
+	check "runner still running" kill -0 "$RUNNER_PID"
+	check "LUN $3 removed" loop_lun_remove "$3"
+	check "backstore $2 removed" user_backstore_remove "$1" "$2"
+	local rc=0
+	runner_stop || rc=$?
+	check "runner exit status 0 (got $rc)" test "$rc" -eq 0
+	finish
+}

@@ -78,10 +78,4 @@ fi
 check "writes work after the reopen" dd if=/tmp/head.bin of="$SD" bs=1M oflag=direct status=none
 check "and read back" cmp <(dd if="$SD" bs=1M count=4 iflag=direct status=none) /tmp/head.bin
 
-check "runner still running" kill -0 "$RUNNER_PID"
-check "LUN removed" loop_lun_remove 0
-check "backstore removed" user_backstore_remove 1 lun0
-rc=0
-runner_stop || rc=$?
-check "runner exit status 0 (got $rc)" test "$rc" -eq 0
-finish
+teardown_and_finish 1 lun0 0

@@ -138,10 +138,4 @@ out=$(sg_opcodes -o 0xc5 "$SG" 2>&1)
 echo "$out" | head -3
 check "one-command format for an unknown opcode: not supported" grep -qi "not supported" <<<"$out"
 
-check "runner still running" kill -0 "$RUNNER_PID"
-check "LUN removed" loop_lun_remove 0
-check "backstore removed" user_backstore_remove 1 lun0
-rc=0
-runner_stop || rc=$?
-check "runner exit status 0 (got $rc)" test "$rc" -eq 0
-finish
+teardown_and_finish 1 lun0 0
