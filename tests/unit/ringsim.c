@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -177,8 +178,13 @@ uint8_t *ringsim_data(struct ringsim *s, uint16_t id)
 
 int ringsim_kick(void *opaque)
 {
+	/* Like the kernel's uio write handler, safe to call from any thread:
+	 * PARALLEL workers complete and kick concurrently. */
+	static pthread_mutex_t kick_lock = PTHREAD_MUTEX_INITIALIZER;
 	struct ringsim *s = opaque;
+	pthread_mutex_lock(&kick_lock);
 	s->kicks++;
 	ringsim_reap(s);
+	pthread_mutex_unlock(&kick_lock);
 	return 0;
 }
