@@ -4,10 +4,13 @@
  * devices being served.  Devices are added and removed only from the
  * thread that calls vhostio_ctx_dispatch().
  */
+#define _GNU_SOURCE /* asprintf */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,13 +29,45 @@
 /* A stopping device waits for its in-flight commands, logging at this interval. */
 #define DRAIN_TIMEOUT_MS 30000
 
+/* A subtype served by another process: its devices are acknowledged only. */
+struct external_subtype {
+	struct external_subtype *next;
+	char name[];
+};
+
+/* A netlink event copied for a device worker. */
+struct queued_event {
+	struct queued_event *next;
+	struct tcmu_event ev;     /* uio_name and dev_cfg point into strings */
+	char strings[];
+};
+
+/*
+ * The lifecycle work of one device (uio minor): its events run in order on
+ * a thread of their own, so a slow open never holds up other devices or
+ * the caller's event loop.
+ */
+struct device_work {
+	struct device_work *next;
+	unsigned minor;
+	struct queued_event *head, *tail;
+};
+
 struct vhostio_ctx {
-	struct vhostio_handler *handlers;
+	/* Guards everything below except nl and reply_mode. */
+	pthread_mutex_t lock;
+	pthread_cond_t workers_idle;
+	/* Each handler is allocated on its own: devices keep pointers to it. */
+	struct vhostio_handler **handlers;
 	size_t n_handlers;
-	struct tcmu_netlink *nl;
-	bool reply_mode;
+	struct external_subtype *externals;
 	struct vhostio_device *devices;
 	int n_devices;
+	struct device_work *work;
+	unsigned n_workers;
+
+	struct tcmu_netlink *nl;
+	bool reply_mode;
 };
 
 const char *vhostio_version(void)
@@ -45,18 +80,31 @@ int vhostio_ctx_new(struct vhostio_ctx **ctxp)
 	struct vhostio_ctx *ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return -ENOMEM;
+	pthread_mutex_init(&ctx->lock, NULL);
+	pthread_cond_init(&ctx->workers_idle, NULL);
 	*ctxp = ctx;
 	return 0;
 }
 
 /* ---- handlers ---- */
 
+/* Caller holds ctx->lock. */
 static const struct vhostio_handler *find_handler(const struct vhostio_ctx *ctx, const char *subtype)
 {
 	for (size_t i = 0; i < ctx->n_handlers; i++)
-		if (strcmp(ctx->handlers[i].subtype, subtype) == 0)
-			return &ctx->handlers[i];
+		if (strcmp(ctx->handlers[i]->subtype, subtype) == 0)
+			return ctx->handlers[i];
 	return NULL;
+}
+
+/* Caller holds ctx->lock. */
+static struct external_subtype **find_external(struct vhostio_ctx *ctx, const char *subtype)
+{
+	struct external_subtype **pp;
+	for (pp = &ctx->externals; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->name, subtype) == 0)
+			break;
+	return pp;
 }
 
 int handler_import(struct vhostio_handler *dst, const struct vhostio_handler *h)
@@ -96,22 +144,158 @@ int handler_import(struct vhostio_handler *dst, const struct vhostio_handler *h)
 
 int vhostio_ctx_add_handler(struct vhostio_ctx *ctx, const struct vhostio_handler *h)
 {
-	struct vhostio_handler copy;
-	int ret = handler_import(&copy, h);
-	if (ret < 0)
+	struct vhostio_handler *copy = malloc(sizeof(*copy));
+	if (!copy)
+		return -ENOMEM;
+	int ret = handler_import(copy, h);
+	if (ret < 0) {
+		free(copy);
 		return ret;
-	if (find_handler(ctx, copy.subtype)) {
-		vhostio_log(VHOSTIO_LOG_ERROR, "a handler for subtype '%s' is already registered",
-			    copy.subtype);
-		return -EEXIST;
 	}
 
-	struct vhostio_handler *grown = realloc(ctx->handlers, (ctx->n_handlers + 1) * sizeof(*grown));
-	if (!grown)
+	pthread_mutex_lock(&ctx->lock);
+	if (find_handler(ctx, copy->subtype) || *find_external(ctx, copy->subtype)) {
+		ret = -EEXIST;
+	} else {
+		struct vhostio_handler **grown = realloc(ctx->handlers, (ctx->n_handlers + 1) * sizeof(*grown));
+		if (grown) {
+			ctx->handlers = grown;
+			ctx->handlers[ctx->n_handlers++] = copy;
+		} else {
+			ret = -ENOMEM;
+		}
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	if (ret == -EEXIST)
+		vhostio_log(VHOSTIO_LOG_ERROR, "a handler for subtype '%s' is already registered", copy->subtype);
+	if (ret < 0) {
+		free(copy);
+		return ret;
+	}
+	vhostio_log(VHOSTIO_LOG_INFO, "handler '%s' registered (API %u)", copy->subtype, copy->api_version);
+	return 0;
+}
+
+int vhostio_ctx_handler_count(const struct vhostio_ctx *ctx)
+{
+	pthread_mutex_lock((pthread_mutex_t *)&ctx->lock);
+	int n = (int)ctx->n_handlers;
+	pthread_mutex_unlock((pthread_mutex_t *)&ctx->lock);
+	return n;
+}
+
+static const struct vhostio_handler *handler_at(const struct vhostio_ctx *ctx, int index)
+{
+	pthread_mutex_lock((pthread_mutex_t *)&ctx->lock);
+	const struct vhostio_handler *h =
+		index >= 0 && (size_t)index < ctx->n_handlers ? ctx->handlers[index] : NULL;
+	pthread_mutex_unlock((pthread_mutex_t *)&ctx->lock);
+	return h;
+}
+
+const char *vhostio_ctx_handler_subtype(const struct vhostio_ctx *ctx, int index)
+{
+	const struct vhostio_handler *h = handler_at(ctx, index);
+	return h ? h->subtype : NULL;
+}
+
+const char *vhostio_ctx_handler_config_desc(const struct vhostio_ctx *ctx, int index)
+{
+	const struct vhostio_handler *h = handler_at(ctx, index);
+	return h ? (h->config_desc ? h->config_desc : "") : NULL;
+}
+
+static char *strdup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/*
+ * The handler for a "<subtype>/<config>" string and its check_config()
+ * verdict.  *hp is NULL when the subtype has no handler here.
+ */
+static int check_cfgstring(struct vhostio_ctx *ctx, const char *cfgstring, const struct vhostio_handler **hp,
+			   char **reason)
+{
+	char subtype[64];
+	const char *slash = strchr(cfgstring, '/');
+	size_t len = slash ? (size_t)(slash - cfgstring) : strlen(cfgstring);
+
+	*hp = NULL;
+	if (!slash || len == 0 || len >= sizeof(subtype)) {
+		if (reason && asprintf(reason, "'%s' is not <subtype>/<config>", cfgstring) < 0)
+			*reason = NULL;
+		return -EINVAL;
+	}
+	memcpy(subtype, cfgstring, len);
+	subtype[len] = '\0';
+
+	pthread_mutex_lock(&ctx->lock);
+	const struct vhostio_handler *h = find_handler(ctx, subtype);
+	pthread_mutex_unlock(&ctx->lock);
+	if (!h) {
+		if (reason && asprintf(reason, "no handler for subtype '%s'", subtype) < 0)
+			*reason = NULL;
+		return -ENOENT;
+	}
+	*hp = h;
+	if (!h->check_config)
+		return 0;
+	char *why = NULL;
+	int ret = h->check_config(slash + 1, &why);
+	if (ret > 0)
+		ret = 0;
+	if (ret < 0 && reason)
+		*reason = why ? why : strdup_or_null(strerror(-ret));
+	else
+		free(why);
+	return ret;
+}
+
+int vhostio_ctx_check_config(struct vhostio_ctx *ctx, const char *cfgstring, char **reason)
+{
+	const struct vhostio_handler *h;
+	if (reason)
+		*reason = NULL;
+	return check_cfgstring(ctx, cfgstring, &h, reason);
+}
+
+int vhostio_ctx_add_external_subtype(struct vhostio_ctx *ctx, const char *subtype)
+{
+	if (!subtype[0] || strchr(subtype, '/'))
+		return -EINVAL;
+	size_t len = strlen(subtype) + 1;
+	struct external_subtype *e = malloc(sizeof(*e) + len);
+	if (!e)
 		return -ENOMEM;
-	ctx->handlers = grown;
-	ctx->handlers[ctx->n_handlers++] = copy;
-	vhostio_log(VHOSTIO_LOG_INFO, "handler '%s' registered (API %u)", copy.subtype, copy.api_version);
+	memcpy(e->name, subtype, len);
+
+	pthread_mutex_lock(&ctx->lock);
+	int ret = find_handler(ctx, subtype) || *find_external(ctx, subtype) ? -EEXIST : 0;
+	if (ret == 0) {
+		e->next = ctx->externals;
+		ctx->externals = e;
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	if (ret < 0)
+		free(e);
+	else
+		vhostio_log(VHOSTIO_LOG_INFO, "subtype '%s' is served by another process", subtype);
+	return ret;
+}
+
+int vhostio_ctx_remove_external_subtype(struct vhostio_ctx *ctx, const char *subtype)
+{
+	pthread_mutex_lock(&ctx->lock);
+	struct external_subtype **pp = find_external(ctx, subtype);
+	struct external_subtype *e = *pp;
+	if (e)
+		*pp = e->next;
+	pthread_mutex_unlock(&ctx->lock);
+	if (!e)
+		return -ENOENT;
+	free(e);
+	vhostio_log(VHOSTIO_LOG_INFO, "subtype '%s' is no longer served by another process", subtype);
 	return 0;
 }
 
@@ -127,10 +311,21 @@ static int uio_kick(void *opaque)
 
 static struct vhostio_device *find_device(struct vhostio_ctx *ctx, unsigned minor)
 {
-	for (struct vhostio_device *d = ctx->devices; d; d = d->next)
+	struct vhostio_device *found = NULL;
+	pthread_mutex_lock(&ctx->lock);
+	for (struct vhostio_device *d = ctx->devices; d && !found; d = d->next)
 		if (d->info.uio_minor == minor)
-			return d;
-	return NULL;
+			found = d;
+	pthread_mutex_unlock(&ctx->lock);
+	return found;
+}
+
+static bool is_external(struct vhostio_ctx *ctx, const char *subtype)
+{
+	pthread_mutex_lock(&ctx->lock);
+	bool external = *find_external(ctx, subtype) != NULL;
+	pthread_mutex_unlock(&ctx->lock);
+	return external;
 }
 
 static int attach_device(struct vhostio_ctx *ctx, const char *uio_name, unsigned minor)
@@ -141,23 +336,23 @@ static int attach_device(struct vhostio_ctx *ctx, const char *uio_name, unsigned
 		vhostio_log(VHOSTIO_LOG_ERROR, "uio%u: '%s' is not a TCMU device name", minor, uio_name);
 		return ret;
 	}
-	const struct vhostio_handler *h = find_handler(ctx, info.subtype);
-	if (!h) {
-		vhostio_log(VHOSTIO_LOG_ERROR, "%s: no handler for subtype '%s'; refusing the device",
-			    info.name, info.subtype);
-		return -ENOENT;
+	if (is_external(ctx, info.subtype)) {
+		vhostio_log(VHOSTIO_LOG_INFO, "%s: subtype '%s' is served by another process", info.name,
+			    info.subtype);
+		return 0;
 	}
-	if (h->check_config) {
-		char *reason = NULL;
-		const char *cfg = strchr(info.cfgstring, '/');
-		ret = h->check_config(cfg ? cfg + 1 : "", &reason);
-		if (ret < 0) {
+	const struct vhostio_handler *h;
+	char *reason = NULL;
+	ret = check_cfgstring(ctx, info.cfgstring, &h, &reason);
+	if (ret < 0) {
+		if (h)
 			vhostio_log(VHOSTIO_LOG_ERROR, "%s: bad config '%s': %s", info.name, info.cfgstring,
 				    reason ? reason : strerror(-ret));
-			free(reason);
-			return ret;
-		}
+		else
+			vhostio_log(VHOSTIO_LOG_ERROR, "%s: no handler for subtype '%s'; refusing the device",
+				    info.name, info.subtype);
 		free(reason);
+		return ret;
 	}
 	ret = read_configfs_attributes(&info);
 	if (ret < 0)
@@ -200,8 +395,10 @@ static int attach_device(struct vhostio_ctx *ctx, const char *uio_name, unsigned
 		close(fd);
 		return ret;
 	}
+	pthread_mutex_lock(&ctx->lock);
 	dev->next = ctx->devices;
 	ctx->devices = dev;
+	pthread_mutex_unlock(&ctx->lock);
 	__atomic_add_fetch(&ctx->n_devices, 1, __ATOMIC_RELAXED);
 	vhostio_device_log(dev, VHOSTIO_LOG_INFO, "serving %s: %" PRIu64 " blocks of %u bytes, uio%u, ring %u bytes",
 			   info.cfgstring, info.num_lbas, info.block_size, minor, dev->ring.cmdr_size);
@@ -210,12 +407,14 @@ static int attach_device(struct vhostio_ctx *ctx, const char *uio_name, unsigned
 
 static void detach_device(struct vhostio_ctx *ctx, struct vhostio_device *dev)
 {
+	pthread_mutex_lock(&ctx->lock);
 	for (struct vhostio_device **pp = &ctx->devices; *pp; pp = &(*pp)->next) {
 		if (*pp == dev) {
 			*pp = dev->next;
 			break;
 		}
 	}
+	pthread_mutex_unlock(&ctx->lock);
 	__atomic_sub_fetch(&ctx->n_devices, 1, __ATOMIC_RELAXED);
 
 	void *map = dev->map;
@@ -250,9 +449,8 @@ static int reconfig_device(struct vhostio_device *dev, const struct tcmu_event *
 	return device_reconfig(dev, &rc);
 }
 
-static int on_tcmu_event(void *opaque, const struct tcmu_event *ev)
+static int handle_event(struct vhostio_ctx *ctx, const struct tcmu_event *ev)
 {
-	struct vhostio_ctx *ctx = opaque;
 	struct vhostio_device *dev = find_device(ctx, ev->minor);
 
 	switch (ev->cmd) {
@@ -267,12 +465,131 @@ static int on_tcmu_event(void *opaque, const struct tcmu_event *ev)
 			detach_device(ctx, dev);
 		return 0;
 	case TCMU_CMD_RECONFIG_DEVICE:
-		if (!dev)
+		if (!dev) {
+			/* Served elsewhere (external subtype): not ours to refuse. */
+			struct device_info info;
+			if (parse_uio_name(ev->uio_name, &info) == 0 && is_external(ctx, info.subtype))
+				return 0;
 			return -ENODEV;
+		}
 		return reconfig_device(dev, ev);
 	default:
 		return -EOPNOTSUPP;
 	}
+}
+
+static struct queued_event *copy_event(const struct tcmu_event *ev)
+{
+	size_t name_len = strlen(ev->uio_name) + 1;
+	size_t cfg_len = ev->dev_cfg ? strlen(ev->dev_cfg) + 1 : 0;
+	struct queued_event *q = malloc(sizeof(*q) + name_len + cfg_len);
+	if (!q)
+		return NULL;
+	q->next = NULL;
+	q->ev = *ev;
+	memcpy(q->strings, ev->uio_name, name_len);
+	q->ev.uio_name = q->strings;
+	if (ev->dev_cfg) {
+		memcpy(q->strings + name_len, ev->dev_cfg, cfg_len);
+		q->ev.dev_cfg = q->strings + name_len;
+	}
+	return q;
+}
+
+struct worker_args {
+	struct vhostio_ctx *ctx;
+	struct device_work *work;
+};
+
+/* Run one device's queued events in order, answering the kernel after each. */
+static void *device_worker(void *arg)
+{
+	struct worker_args a = *(struct worker_args *)arg;
+	struct vhostio_ctx *ctx = a.ctx;
+	struct device_work *w = a.work;
+	free(arg);
+
+	for (;;) {
+		pthread_mutex_lock(&ctx->lock);
+		struct queued_event *q = w->head;
+		if (q) {
+			w->head = q->next;
+			if (!w->head)
+				w->tail = NULL;
+		} else {
+			/* Done: unlink; the next event for this minor starts afresh. */
+			for (struct device_work **pp = &ctx->work; *pp; pp = &(*pp)->next) {
+				if (*pp == w) {
+					*pp = w->next;
+					break;
+				}
+			}
+			if (--ctx->n_workers == 0)
+				pthread_cond_broadcast(&ctx->workers_idle);
+		}
+		pthread_mutex_unlock(&ctx->lock);
+		if (!q)
+			break;
+		int status = handle_event(ctx, &q->ev);
+		tcmu_netlink_reply(ctx->nl, &q->ev, status);
+		free(q);
+	}
+	free(w);
+	return NULL;
+}
+
+/* Netlink callback (dispatch thread): queue the event for its device's worker. */
+static int on_tcmu_event(void *opaque, const struct tcmu_event *ev)
+{
+	struct vhostio_ctx *ctx = opaque;
+	struct queued_event *q = copy_event(ev);
+	if (!q)
+		return -ENOMEM;
+
+	pthread_mutex_lock(&ctx->lock);
+	struct device_work *w;
+	for (w = ctx->work; w; w = w->next)
+		if (w->minor == ev->minor)
+			break;
+	struct worker_args *args = NULL;
+	if (!w) {
+		w = calloc(1, sizeof(*w));
+		args = malloc(sizeof(*args));
+		if (!w || !args) {
+			pthread_mutex_unlock(&ctx->lock);
+			free(w);
+			free(args);
+			free(q);
+			return -ENOMEM;
+		}
+		w->minor = ev->minor;
+		w->next = ctx->work;
+		ctx->work = w;
+		ctx->n_workers++;
+		*args = (struct worker_args){ ctx, w };
+	}
+	if (w->tail)
+		w->tail->next = q;
+	else
+		w->head = q;
+	w->tail = q;
+	pthread_mutex_unlock(&ctx->lock);
+
+	if (args) {
+		pthread_t t;
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		int ret = pthread_create(&t, &attr, device_worker, args);
+		pthread_attr_destroy(&attr);
+		if (ret) {
+			/* No thread: do the work here rather than leave the kernel waiting. */
+			vhostio_log(VHOSTIO_LOG_WARN, "no worker thread (%s); handling uio%u inline", strerror(ret),
+				    ev->minor);
+			device_worker(args);
+		}
+	}
+	return TCMU_REPLY_LATER;
 }
 
 /* ---- start-up ---- */
@@ -376,9 +693,144 @@ void vhostio_ctx_free(struct vhostio_ctx *ctx)
 	/* Without us nobody would answer: don't let the kernel wait. */
 	if (ctx->reply_mode)
 		tcmu_netlink_set_reply_mode(ctx->nl, false);
+	/* Let device workers finish what they started (and answer it). */
+	pthread_mutex_lock(&ctx->lock);
+	while (ctx->n_workers)
+		pthread_cond_wait(&ctx->workers_idle, &ctx->lock);
+	pthread_mutex_unlock(&ctx->lock);
 	while (ctx->devices)
 		detach_device(ctx, ctx->devices);
 	tcmu_netlink_close(ctx->nl);
+	for (size_t i = 0; i < ctx->n_handlers; i++)
+		free(ctx->handlers[i]);
 	free(ctx->handlers);
+	while (ctx->externals) {
+		struct external_subtype *e = ctx->externals;
+		ctx->externals = e->next;
+		free(e);
+	}
+	pthread_cond_destroy(&ctx->workers_idle);
+	pthread_mutex_destroy(&ctx->lock);
 	free(ctx);
+}
+
+/* ---- change medium (management API) ---- */
+
+static void set_reason(char **reason, const char *fmt, ...) VHOSTIO_PRINTF(2, 3);
+static void set_reason(char **reason, const char *fmt, ...)
+{
+	if (!reason)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(reason, fmt, ap) < 0)
+		*reason = NULL;
+	va_end(ap);
+}
+
+/* configfs .../core/user_<N>/<name> of a user backstore, by name. */
+static int find_user_backstore(const char *name, char *dir, size_t len)
+{
+	if (!name[0] || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return -EINVAL;
+	DIR *d = opendir(CONFIGFS_CORE);
+	if (!d)
+		return -ENOENT;
+	int ret = -ENOENT;
+	struct dirent *de;
+	while ((de = readdir(d)) && ret == -ENOENT) {
+		if (strncmp(de->d_name, "user_", 5) != 0)
+			continue;
+		int n = snprintf(dir, len, CONFIGFS_CORE "/%s/%s", de->d_name, name);
+		if (n > 0 && (size_t)n < len && access(dir, F_OK) == 0)
+			ret = 0;
+	}
+	closedir(d);
+	return ret;
+}
+
+static int write_attrib(const char *dir, const char *attr, const char *value)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/attrib/%s", dir, attr);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* The kernel answers only after the runner serving the device has. */
+	ssize_t n = write(fd, value, strlen(value));
+	int ret = n < 0 ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+int vhostio_ctx_change_medium(struct vhostio_ctx *ctx, const char *name, uint64_t size, const char *cfgstring,
+			      char **reason)
+{
+	char dir[PATH_MAX];
+	char current[4096];
+	int ret;
+
+	if (reason)
+		*reason = NULL;
+	ret = find_user_backstore(name, dir, sizeof(dir));
+	if (ret < 0) {
+		set_reason(reason, "no user backstore named '%s'", name);
+		return ret;
+	}
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/attrib/dev_config", dir);
+	ret = read_text_file(path, current, sizeof(current));
+	if (ret < 0) {
+		set_reason(reason, "cannot read the config of '%s': %s", name, strerror(-ret));
+		return ret;
+	}
+	bool new_config = cfgstring && cfgstring[0] && strcmp(cfgstring, current) != 0;
+	if (new_config) {
+		const char *cur_slash = strchr(current, '/');
+		size_t sub_len = cur_slash ? (size_t)(cur_slash - current) : strlen(current);
+		if (strncmp(cfgstring, current, sub_len) != 0 || cfgstring[sub_len] != '/') {
+			set_reason(reason, "'%s' names another handler than '%s'; a backstore keeps its subtype",
+				   cfgstring, current);
+			return -EINVAL;
+		}
+		/* External subtypes are checked by their own process on RECONFIG. */
+		const struct vhostio_handler *h;
+		ret = check_cfgstring(ctx, cfgstring, &h, reason);
+		if (ret < 0 && h)
+			return ret;
+		if (reason) {
+			free(*reason);
+			*reason = NULL;
+		}
+	}
+
+	uint64_t old_size = 0;
+	snprintf(path, sizeof(path), "%s/attrib/dev_size", dir);
+	char size_text[32];
+	if (read_text_file(path, size_text, sizeof(size_text)) > 0)
+		old_size = strtoull(size_text, NULL, 0);
+	snprintf(size_text, sizeof(size_text), "%" PRIu64, size);
+	bool new_size = size && size != old_size;
+
+	/*
+	 * Two RECONFIGs, ordered so that neither medium is grown beyond what
+	 * it ends up with: growing, the new medium comes first (opened at the
+	 * old size, then grown); shrinking, the size first (on the old one).
+	 */
+	bool size_first = new_size && size < old_size;
+	if (size_first && (ret = write_attrib(dir, "dev_size", size_text)) < 0) {
+		set_reason(reason, "the new size was refused: %s (see the runner's log)", strerror(-ret));
+		return ret;
+	}
+	if (new_config && (ret = write_attrib(dir, "dev_config", cfgstring)) < 0) {
+		set_reason(reason, "the new config was refused: %s (see the runner's log)", strerror(-ret));
+		return ret;
+	}
+	if (new_size && !size_first && (ret = write_attrib(dir, "dev_size", size_text)) < 0) {
+		set_reason(reason, "the new size was refused: %s (see the runner's log)", strerror(-ret));
+		return ret;
+	}
+	vhostio_log(VHOSTIO_LOG_INFO, "%s: medium changed (%s, %s bytes)", name, new_config ? cfgstring : current,
+		    new_size ? size_text : "same size");
+	return 0;
 }

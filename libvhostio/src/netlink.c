@@ -5,6 +5,7 @@
  * sends SET_FEATURES and *_DONE and waits for each ack.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,8 @@
 struct tcmu_netlink {
 	struct nl_sock *events;
 	struct nl_sock *requests;
+	/* Replies come from device workers too; one request/ack at a time. */
+	pthread_mutex_t requests_lock;
 	int family;
 	tcmu_event_fn fn;
 	void *opaque;
@@ -58,7 +61,7 @@ static int nl_to_errno(int nlerr)
 	}
 }
 
-static int send_request(struct tcmu_netlink *nl, int cmd, int (*fill)(struct nl_msg *, const void *),
+static int send_request_unlocked(struct tcmu_netlink *nl, int cmd, int (*fill)(struct nl_msg *, const void *),
 			const void *arg)
 {
 	struct nl_msg *msg = nlmsg_alloc();
@@ -74,6 +77,15 @@ static int send_request(struct tcmu_netlink *nl, int cmd, int (*fill)(struct nl_
 	return ret < 0 ? nl_to_errno(ret) : 0;
 out:
 	nlmsg_free(msg);
+	return ret;
+}
+
+static int send_request(struct tcmu_netlink *nl, int cmd, int (*fill)(struct nl_msg *, const void *),
+			const void *arg)
+{
+	pthread_mutex_lock(&nl->requests_lock);
+	int ret = send_request_unlocked(nl, cmd, fill, arg);
+	pthread_mutex_unlock(&nl->requests_lock);
 	return ret;
 }
 
@@ -158,17 +170,22 @@ static int on_event(struct nl_msg *msg, void *arg)
 	}
 
 	int status = nl->fn(nl->opaque, &ev);
-
-	/* The kernel matches the reply by device id; without one it is not waiting. */
-	if (ev.has_device_id) {
-		struct done_args done = { .device_id = ev.device_id, .status = status };
-		ret = send_request(nl, done_cmd, fill_done, &done);
-		if (ret < 0)
-			/* Expected when the kernel is not in reply mode for this device. */
-			vhostio_log(VHOSTIO_LOG_DEBUG, "reply %d for %s not taken: %s", done_cmd,
-				    ev.uio_name, strerror(-ret));
-	}
+	if (status != TCMU_REPLY_LATER)
+		tcmu_netlink_reply(nl, &ev, status);
 	return NL_OK;
+}
+
+void tcmu_netlink_reply(struct tcmu_netlink *nl, const struct tcmu_event *ev, int status)
+{
+	/* The kernel matches the reply by device id; without one it is not waiting. */
+	if (!ev->has_device_id)
+		return;
+	struct done_args done = { .device_id = ev->device_id, .status = status };
+	int ret = send_request(nl, done_cmd_for(ev->cmd), fill_done, &done);
+	if (ret < 0)
+		/* Expected when the kernel is not in reply mode for this device. */
+		vhostio_log(VHOSTIO_LOG_DEBUG, "reply to command %d for uio%u not taken: %s", ev->cmd, ev->minor,
+			    strerror(-ret));
 }
 
 int tcmu_netlink_open(struct tcmu_netlink **nlp, tcmu_event_fn fn, void *opaque)
@@ -178,6 +195,7 @@ int tcmu_netlink_open(struct tcmu_netlink **nlp, tcmu_event_fn fn, void *opaque)
 		return -ENOMEM;
 	nl->fn = fn;
 	nl->opaque = opaque;
+	pthread_mutex_init(&nl->requests_lock, NULL);
 
 	int ret = -ENOMEM;
 	nl->events = nl_socket_alloc();
@@ -228,6 +246,7 @@ void tcmu_netlink_close(struct tcmu_netlink *nl)
 		nl_socket_free(nl->events);
 	if (nl->requests)
 		nl_socket_free(nl->requests);
+	pthread_mutex_destroy(&nl->requests_lock);
 	free(nl);
 }
 

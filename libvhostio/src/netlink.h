@@ -23,8 +23,17 @@ struct tcmu_event {
 	bool write_cache;
 };
 
-/* Returns the status to send back in the matching *_DONE message. */
+/*
+ * Returns the status to send back in the matching *_DONE message, or
+ * TCMU_REPLY_LATER: the callee has copied the event and will answer with
+ * tcmu_netlink_reply() (from any thread).  The event's strings live only
+ * during the call.
+ */
+#define TCMU_REPLY_LATER 1
 typedef int (*tcmu_event_fn)(void *opaque, const struct tcmu_event *ev);
+
+/* Send the *_DONE answer to 'ev' (only cmd, minor and device id are read). */
+void tcmu_netlink_reply(struct tcmu_netlink *nl, const struct tcmu_event *ev, int status);
 
 int tcmu_netlink_open(struct tcmu_netlink **nlp, tcmu_event_fn fn, void *opaque);
 void tcmu_netlink_close(struct tcmu_netlink *nl);

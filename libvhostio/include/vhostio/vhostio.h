@@ -6,7 +6,10 @@
  * every user backstore whose subtype has a registered handler, and runs one
  * thread per device that drains the command ring, emulates SCSI and calls
  * the handler for data.  The caller owns the event loop: poll
- * vhostio_ctx_fd() for POLLIN and call vhostio_ctx_dispatch().
+ * vhostio_ctx_fd() for POLLIN and call vhostio_ctx_dispatch().  Opening,
+ * closing and reconfiguring a device happen on a per-device worker thread,
+ * so a slow handler never stalls the caller's loop or other devices; the
+ * kernel gets its netlink answer when the work is done.
  *
  * Every function returning int returns 0 (or a count) on success and
  * -errno on failure; none of them relies on errno.
@@ -57,6 +60,45 @@ VHOSTIO_EXPORT int vhostio_ctx_dispatch(struct vhostio_ctx *ctx);
 
 /* Number of devices being served. */
 VHOSTIO_EXPORT int vhostio_ctx_device_count(const struct vhostio_ctx *ctx);
+
+/*
+ * Registered handlers, for a management API (the runner's D-Bus objects):
+ * index 0 .. count-1, in registration order.  The strings live as long as
+ * the ctx.  NULL for an index out of range.
+ */
+VHOSTIO_EXPORT int vhostio_ctx_handler_count(const struct vhostio_ctx *ctx);
+VHOSTIO_EXPORT const char *vhostio_ctx_handler_subtype(const struct vhostio_ctx *ctx, int index);
+VHOSTIO_EXPORT const char *vhostio_ctx_handler_config_desc(const struct vhostio_ctx *ctx, int index);
+
+/*
+ * Validate a full dev_config string, "<subtype>/<config>", as enabling a
+ * backstore with it would: the subtype needs a handler here and the
+ * handler's check_config() must accept the rest.  0, or -errno and a
+ * malloc'd one-line reason in *reason (the caller frees it).  Thread-safe.
+ */
+VHOSTIO_EXPORT int vhostio_ctx_check_config(struct vhostio_ctx *ctx, const char *cfgstring, char **reason);
+
+/*
+ * A subtype served by another process (which opens its uio devices
+ * itself, e.g. registered over D-Bus): devices of it are acknowledged to
+ * the kernel but not attached here.  -EEXIST if a handler of this ctx has
+ * that subtype.  Thread-safe.
+ */
+VHOSTIO_EXPORT int vhostio_ctx_add_external_subtype(struct vhostio_ctx *ctx, const char *subtype);
+VHOSTIO_EXPORT int vhostio_ctx_remove_external_subtype(struct vhostio_ctx *ctx, const char *subtype);
+
+/*
+ * Change the medium of the user backstore named 'name' (the configfs
+ * directory name under core/user_<N>/, as targetcli shows it): new size in
+ * bytes (0: keep) and new full dev_config "<subtype>/<config>" (NULL or
+ * "": keep), validated first like vhostio_ctx_check_config().  Written
+ * through configfs, so the kernel sends RECONFIG and the device is
+ * reconfigured by whoever serves it.  Blocks until the kernel has the
+ * answer: never call it from the thread that calls vhostio_ctx_dispatch().
+ * 0, or -errno and a malloc'd reason in *reason.
+ */
+VHOSTIO_EXPORT int vhostio_ctx_change_medium(struct vhostio_ctx *ctx, const char *name, uint64_t size,
+					     const char *cfgstring, char **reason);
 
 /*
  * Stop: every device stops fetching, finishes its in-flight commands,
