@@ -6,11 +6,14 @@
 
 struct plugin_set;
 
+struct plugin_set *plugins_new(void);
 /*
- * dlopen every handler_*.so in 'dir' and register it with ctx.  A plugin
- * that fails to load is logged and skipped.  Returns the number registered.
+ * dlopen every handler_*.so in 'dir' that this set has not loaded yet (by
+ * path) and register it with ctx.  A plugin that fails to load is logged
+ * and skipped (and tried again by the next call).  Returns the number
+ * newly registered, or -errno when the directory cannot be read.
  */
-int plugins_load_dir(struct vhostio_ctx *ctx, const char *dir, struct plugin_set **setp);
+int plugins_load_dir(struct vhostio_ctx *ctx, const char *dir, struct plugin_set *set);
 /* dlclose them; only after the ctx that uses them is freed. */
 void plugins_unload(struct plugin_set *set);
 
