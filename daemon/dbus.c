@@ -63,7 +63,6 @@ struct dbus_service {
 	GDBusInterfaceSkeleton *hm;
 	GHashTable *handlers; /* subtype -> VioIface (one ref), local and external */
 	GCancellable *cancel;
-	guint owner_id;
 	int busy; /* method calls not answered yet */
 	bool stopping;
 };
@@ -493,40 +492,101 @@ static GDBusInterfaceVTable handler_vtable = {
 };
 static GDBusInterfaceVTable hm_vtable = { .method_call = hm_method_call };
 
-/* ---- the name ---- */
+/* ---- the bus and the name ---- */
 
-static void bus_acquired(GDBusConnection *conn, const char *name, gpointer data)
+static void bus_closed(GDBusConnection *conn, gboolean remote, GError *err, gpointer data)
 {
-	(void)name;
+	(void)conn;
+	(void)remote;
+	(void)data;
+	/* Devices keep serving: losing targetcli's view is better than
+	 * stopping every initiator's I/O. */
+	vhostio_log(VHOSTIO_LOG_ERROR, "D-Bus: connection to the bus closed (%s); serving without %s",
+		    err ? err->message : "no reason given", TCMU_BUS_NAME);
+}
+
+static void request_name_done(GObject *source, GAsyncResult *res, gpointer data)
+{
 	struct dbus_service *svc = data;
-	svc->conn = g_object_ref(conn);
+	GError *err = NULL;
+	GVariant *v = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, &err);
+	svc->busy--;
+	if (!v) {
+		if (!g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+			vhostio_log(VHOSTIO_LOG_ERROR,
+				    "D-Bus: may not own %s (%s); is its policy installed? Serving without it", TCMU_BUS_NAME,
+				    err->message);
+		g_error_free(err);
+		return;
+	}
+	guint32 reply;
+	g_variant_get(v, "(u)", &reply);
+	g_variant_unref(v);
+	if (reply == 1 /* PRIMARY_OWNER */ || reply == 4 /* ALREADY_OWNER */) {
+		vhostio_log(VHOSTIO_LOG_INFO, "D-Bus: name %s acquired", TCMU_BUS_NAME);
+		return;
+	}
+	/* Another daemon answers for user backstores: two would fight over
+	 * every device the kernel announces. */
+	vhostio_log(VHOSTIO_LOG_ERROR, "D-Bus: %s is owned by another process (vhostio-runner or tcmu-runner?)",
+		    TCMU_BUS_NAME);
+	svc->on_lost(svc->opaque);
+}
+
+static void bus_got(GObject *source, GAsyncResult *res, gpointer data)
+{
+	(void)source;
+	struct dbus_service *svc = data;
+	GError *err = NULL;
+	GDBusConnection *conn = g_bus_get_finish(res, &err);
+	svc->busy--;
+	if (!conn) {
+		if (!g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+			vhostio_log(VHOSTIO_LOG_ERROR,
+				    "D-Bus: no bus (%s); serving without %s: targetcli will not list user backstores",
+				    err->message, TCMU_BUS_NAME);
+		g_error_free(err);
+		return;
+	}
+	svc->conn = conn;
+	g_dbus_connection_set_exit_on_close(conn, FALSE);
+	g_signal_connect(conn, "closed", G_CALLBACK(bus_closed), svc);
 	g_dbus_object_manager_server_set_connection(svc->manager, conn);
 	/* HandlerManager1 is deliberately not a managed object: targetcli turns
 	 * every managed object into a user:<last path element> backstore. */
-	GError *err = NULL;
 	if (!g_dbus_interface_skeleton_export(svc->hm, conn, HM_PATH, &err)) {
 		vhostio_log(VHOSTIO_LOG_ERROR, "D-Bus: cannot export %s: %s", HM_PATH, err->message);
-		g_error_free(err);
+		g_clear_error(&err);
 	}
+	/* Objects first, then the name: whoever activated us may call at once.
+	 * DO_NOT_QUEUE (4): waiting in line behind another daemon is useless. */
+	svc->busy++;
+	g_dbus_connection_call(conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+			       "RequestName", g_variant_new("(su)", TCMU_BUS_NAME, 4), G_VARIANT_TYPE("(u)"),
+			       G_DBUS_CALL_FLAGS_NONE, -1, svc->cancel, request_name_done, svc);
 }
 
-static void name_acquired(GDBusConnection *conn, const char *name, gpointer data)
+int dbus_name_taken(GBusType bus)
 {
-	(void)conn;
-	(void)data;
-	vhostio_log(VHOSTIO_LOG_INFO, "D-Bus: name %s acquired", name);
-}
-
-static void name_lost(GDBusConnection *conn, const char *name, gpointer data)
-{
-	struct dbus_service *svc = data;
-	if (!conn)
-		vhostio_log(VHOSTIO_LOG_ERROR, "D-Bus: cannot connect to the bus for %s", name);
-	else
-		vhostio_log(VHOSTIO_LOG_ERROR,
-			    "D-Bus: name %s is owned by another process (vhostio-runner or tcmu-runner?) or was lost",
-			    name);
-	svc->on_lost(svc->opaque);
+	GError *err = NULL;
+	GDBusConnection *conn = g_bus_get_sync(bus, NULL, &err);
+	if (!conn) {
+		g_error_free(err);
+		return -ENOTCONN;
+	}
+	GVariant *v = g_dbus_connection_call_sync(conn, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+						  "org.freedesktop.DBus", "NameHasOwner",
+						  g_variant_new("(s)", TCMU_BUS_NAME), G_VARIANT_TYPE("(b)"),
+						  G_DBUS_CALL_FLAGS_NONE, 5000, NULL, &err);
+	g_object_unref(conn);
+	if (!v) {
+		g_error_free(err);
+		return -EIO;
+	}
+	gboolean owned;
+	g_variant_get(v, "(b)", &owned);
+	g_variant_unref(v);
+	return owned ? 1 : 0;
 }
 
 struct dbus_service *dbus_service_start(struct vhostio_ctx *ctx, GBusType bus, dbus_lost_fn on_lost, void *opaque)
@@ -548,8 +608,8 @@ struct dbus_service *dbus_service_start(struct vhostio_ctx *ctx, GBusType bus, d
 	svc->hm = G_DBUS_INTERFACE_SKELETON(hm);
 
 	dbus_service_sync_handlers(svc);
-	svc->owner_id = g_bus_own_name(bus, TCMU_BUS_NAME, G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE, bus_acquired,
-				       name_acquired, name_lost, svc, NULL);
+	svc->busy++;
+	g_bus_get(bus, svc->cancel, bus_got, svc);
 	return svc;
 }
 
@@ -580,8 +640,8 @@ void dbus_service_stop(struct dbus_service *svc)
 	 * loop's netlink source must still dispatch: keep iterating. */
 	while (svc->busy > 0)
 		g_main_context_iteration(NULL, TRUE);
-	if (svc->owner_id)
-		g_bus_unown_name(svc->owner_id);
+	if (svc->conn)
+		g_signal_handlers_disconnect_by_func(svc->conn, bus_closed, svc);
 	g_dbus_interface_skeleton_unexport(svc->hm);
 	g_object_unref(svc->hm);
 	g_dbus_object_manager_server_set_connection(svc->manager, NULL);

@@ -15,18 +15,31 @@
  */
 struct dbus_service;
 
-/* Called on the main loop when the name cannot be had or is lost. */
+/*
+ * Called on the main loop when another process owns the name (another
+ * vhostio-runner or tcmu-runner: both would answer for every device).
+ * No bus, a policy that denies the name or a bus that goes away later are
+ * logged, and devices go on being served without the service.
+ */
 typedef void (*dbus_lost_fn)(void *opaque);
 
 #define TCMU_BUS_NAME "org.kernel.TCMUService1"
 
+/*
+ * Before touching any device: does another process own the name already?
+ * 1 yes, 0 no, -errno when there is no bus to ask.  (A second daemon would
+ * take over the first one's devices in vhostio_ctx_start() before its own
+ * name request could fail.)
+ */
+int dbus_name_taken(GBusType bus);
+
 /* Export ctx's handlers and request the name on 'bus'.  Returns at once;
- * the name arrives (or on_lost runs) from the main loop. */
+ * the connection and the name arrive from the main loop. */
 struct dbus_service *dbus_service_start(struct vhostio_ctx *ctx, GBusType bus, dbus_lost_fn on_lost,
 					void *opaque);
 /* Export objects for handlers registered with ctx since the last call. */
 void dbus_service_sync_handlers(struct dbus_service *svc);
-/* Release the name, cancel forwarded calls and wait (iterating the
+/* Cancel forwarded calls and wait (iterating the
  * thread-default main context, so netlink is still served) for the
  * ChangeMedium/CheckConfig threads in flight; then free.  Call it before
  * vhostio_ctx_free(). */

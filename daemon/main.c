@@ -264,6 +264,11 @@ int main(int argc, char **argv)
 		vhostio_log(VHOSTIO_LOG_ERROR, "no handler could be loaded from %s", r.handler_dir);
 		goto out;
 	}
+	if (use_dbus && dbus_name_taken(bus) == 1) {
+		vhostio_log(VHOSTIO_LOG_ERROR, "D-Bus: %s is owned by another process (vhostio-runner or "
+			    "tcmu-runner?); not touching its devices", TCMU_BUS_NAME);
+		goto out;
+	}
 	ret = vhostio_ctx_start(r.ctx);
 	if (ret < 0) {
 		vhostio_log(VHOSTIO_LOG_ERROR, "cannot start: %s", strerror(-ret));
