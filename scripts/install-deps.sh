@@ -6,6 +6,8 @@ set -euo pipefail
 PACKAGES=(
 	# build (g++ from build-essential checks the headers compile as C++; groff lints the man pages)
 	build-essential cmake pkg-config libnl-3-dev libnl-genl-3-dev libkmod-dev liburing-dev groff-base
+	# vhostio-runner's D-Bus service (GDBus); the system bus and python3-gi for its VM tests
+	libglib2.0-dev dbus python3-gi
 	# VM test harness: the Debian kernel with LIO/TCMU/uio/vhost modules, run by qemu
 	qemu-system-x86 linux-image-amd64 busybox-static kmod
 	# test clients inside the VM (they come from the host root over 9p)
