@@ -247,16 +247,22 @@ int main(int argc, char **argv)
 		return 1;
 	vhostio_set_log_level(r.log_level);
 
+	/* Signal sources first: a SIGTERM while devices are being taken over
+	 * must wait for the loop and stop in order, not kill the daemon with
+	 * the kernel still waiting for its answers. */
+	r.loop = g_main_loop_new(NULL, FALSE);
+	guint sources[4] = { 0 };
+	sources[1] = g_unix_signal_add(SIGTERM, on_stop_signal, &r);
+	sources[2] = g_unix_signal_add(SIGINT, on_stop_signal, &r);
+	sources[3] = g_unix_signal_add(SIGHUP, on_sighup, &r);
+
+	r.exit_code = 1;
 	int ret = vhostio_ctx_new(&r.ctx);
 	if (ret < 0) {
 		vhostio_log(VHOSTIO_LOG_ERROR, "%s", strerror(-ret));
-		g_free(r.handler_dir);
-		return 1;
+		goto out;
 	}
 	r.plugins = plugins_new();
-	r.exit_code = 1;
-	r.loop = g_main_loop_new(NULL, FALSE);
-	guint sources[4] = { 0 };
 	if (!r.plugins)
 		goto out;
 	if (load_handlers(&r) <= 0) {
@@ -276,9 +282,6 @@ int main(int argc, char **argv)
 	}
 	r.exit_code = 0;
 	sources[0] = g_unix_fd_add(vhostio_ctx_fd(r.ctx), G_IO_IN | G_IO_ERR | G_IO_HUP | G_IO_NVAL, on_netlink, &r);
-	sources[1] = g_unix_signal_add(SIGTERM, on_stop_signal, &r);
-	sources[2] = g_unix_signal_add(SIGINT, on_stop_signal, &r);
-	sources[3] = g_unix_signal_add(SIGHUP, on_sighup, &r);
 	/* Only now: D-Bus activation waits for the name, and the name means
 	 * ready to serve. */
 	if (use_dbus)
@@ -294,7 +297,8 @@ out:
 	for (int i = 0; i < 4; i++)
 		if (sources[i])
 			g_source_remove(sources[i]);
-	vhostio_ctx_free(r.ctx);
+	if (r.ctx)
+		vhostio_ctx_free(r.ctx);
 	plugins_unload(r.plugins);
 	g_main_loop_unref(r.loop);
 	if (r.exit_code == 0)
