@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The context: handler registry, netlink event handling, and the set of
- * devices being served.  Devices are added and removed only from the
- * thread that calls vhostio_ctx_dispatch().
+ * devices being served.  vhostio_ctx_dispatch() only queues each event
+ * for its device; a lifecycle worker per device attaches, removes or
+ * reconfigures it and answers the kernel.  ctx->lock guards the shared
+ * lists; a device itself is only touched by its own worker.
  */
 #define _GNU_SOURCE /* asprintf */
 #include <dirent.h>

@@ -186,7 +186,9 @@ struct vhostio_handler {
 	 * Validate a config string (the part after "<subtype>/") without
 	 * opening anything.  Return 0 if it is acceptable; otherwise -errno and,
 	 * optionally, a malloc'd one-line reason in *reason (freed by caller).
-	 * May be NULL: every config is then accepted until open().
+	 * May be NULL: every config is then accepted until open().  Called
+	 * from any thread, concurrently (device workers, the runner's D-Bus
+	 * CheckConfig): look only at the string and the file system.
 	 */
 	int (*check_config)(const char *config, char **reason);
 
