@@ -12,6 +12,8 @@ PACKAGES=(
 	qemu-system-x86 linux-image-amd64 busybox-static kmod
 	# test clients inside the VM (they come from the host root over 9p)
 	fio sg3-utils e2fsprogs util-linux procps openssl
+	# targetcli end-to-end tests: targetcli-fb over the D-Bus system bus, an iSCSI initiator, gdbus
+	targetcli-fb python3-rtslib-fb open-iscsi dbus libglib2.0-bin
 )
 
 missing=()
