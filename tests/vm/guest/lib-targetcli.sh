@@ -232,9 +232,21 @@ block_size_is() {
 	}
 }
 
+# ua_clear DEV: take the unit attentions LIO queues on LUN changes
+# (REPORTED LUNS DATA HAS CHANGED, INQUIRY DATA HAS CHANGED) with TEST UNIT
+# READY, so that the next single-shot command (sg_readcap) gets its answer.
+ua_clear() {
+	local i
+	for i in 1 2 3 4; do
+		sg_turs "$1" >/dev/null 2>&1 && return 0
+	done
+	return 1
+}
+
 # readcap_is SGDEV_OR_SD BYTES: READ CAPACITY(16) says so.
 readcap_is() {
 	local out
+	ua_clear "$1"
 	out=$(sg_readcap -l "$1" 2>&1)
 	grep -q "Device size: $2 bytes" <<<"$out" || {
 		echo "$out"
