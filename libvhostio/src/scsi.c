@@ -191,23 +191,23 @@ uint32_t scsi_max_caw_blocks(const struct vhostio_device *dev)
 #define CONTROL 0x00
 
 const struct scsi_command scsi_commands[] = {
-	{ OP_TEST_UNIT_READY, 0, 6, 0, 0, scsi_test_unit_ready,
+	{ OP_TEST_UNIT_READY, 0, 6, CMD_SCSI2_LUN, 0, scsi_test_unit_ready,
 	  { OP_TEST_UNIT_READY, 0, 0, 0, 0, CONTROL } },
-	{ OP_REQUEST_SENSE, 0, 6, 0, 0, scsi_request_sense,
+	{ OP_REQUEST_SENSE, 0, 6, CMD_SCSI2_LUN, 0, scsi_request_sense,
 	  { OP_REQUEST_SENSE, 0x01 /* DESC */, 0, 0, 0xff, CONTROL } },
-	{ OP_READ_6, 0, 6, 0, 0, scsi_read,
+	{ OP_READ_6, 0, 6, CMD_SCSI2_LUN, 0, scsi_read,
 	  { OP_READ_6, 0x1f, 0xff, 0xff, 0xff, CONTROL } },
-	{ OP_WRITE_6, 0, 6, 0, 0, scsi_write,
+	{ OP_WRITE_6, 0, 6, CMD_SCSI2_LUN, 0, scsi_write,
 	  { OP_WRITE_6, 0x1f, 0xff, 0xff, 0xff, CONTROL } },
-	{ OP_INQUIRY, 0, 6, 0, 0, scsi_inquiry,
+	{ OP_INQUIRY, 0, 6, CMD_SCSI2_LUN, 0, scsi_inquiry,
 	  { OP_INQUIRY, 0x01 /* EVPD */, 0xff, 0xff, 0xff, CONTROL } },
-	{ OP_MODE_SELECT_6, 0, 6, 0, 0, scsi_mode_select,
+	{ OP_MODE_SELECT_6, 0, 6, CMD_SCSI2_LUN, 0, scsi_mode_select,
 	  { OP_MODE_SELECT_6, 0x10 /* PF */, 0, 0, 0xff, CONTROL } },
-	{ OP_MODE_SENSE_6, 0, 6, 0, 0, scsi_mode_sense,
+	{ OP_MODE_SENSE_6, 0, 6, CMD_SCSI2_LUN, 0, scsi_mode_sense,
 	  { OP_MODE_SENSE_6, 0x08 /* DBD */, 0xff, 0xff, 0xff, CONTROL } },
-	{ OP_START_STOP_UNIT, 0, 6, 0, 0, scsi_start_stop_unit,
+	{ OP_START_STOP_UNIT, 0, 6, CMD_SCSI2_LUN, 0, scsi_start_stop_unit,
 	  { OP_START_STOP_UNIT, 0x01 /* IMMED */, 0, 0, 0x05 /* NO_FLUSH, START */, CONTROL } },
-	{ OP_READ_CAPACITY_10, 0, 10, 0, 0, scsi_read_capacity_10,
+	{ OP_READ_CAPACITY_10, 0, 10, CMD_SCSI2_LUN, 0, scsi_read_capacity_10,
 	  { OP_READ_CAPACITY_10, 0, 0, 0, 0, 0, 0, 0, 0, CONTROL } },
 	{ OP_READ_10, 0, 10, CMD_FUA_BIT, 0, scsi_read,
 	  { OP_READ_10, 0x1a /* DPO, FUA, FUA_NV (accepted, nothing to do) */, LBA4, GROUP, 0xff, 0xff, CONTROL } },
@@ -217,17 +217,17 @@ const struct scsi_command scsi_commands[] = {
 	  { OP_WRITE_AND_VERIFY_10, 0x12 /* DPO, BYTCHK */, LBA4, GROUP, 0xff, 0xff, CONTROL } },
 	{ OP_VERIFY_10, 0, 10, 0, 0, scsi_verify,
 	  { OP_VERIFY_10, 0x16 /* DPO, BYTCHK */, LBA4, GROUP, 0xff, 0xff, CONTROL } },
-	{ OP_PRE_FETCH_10, 0, 10, 0, 0, scsi_pre_fetch,
+	{ OP_PRE_FETCH_10, 0, 10, CMD_SCSI2_LUN, 0, scsi_pre_fetch,
 	  { OP_PRE_FETCH_10, 0x02 /* IMMED */, LBA4, GROUP, 0xff, 0xff, CONTROL } },
-	{ OP_SYNCHRONIZE_CACHE_10, 0, 10, 0, 0, scsi_synchronize_cache,
+	{ OP_SYNCHRONIZE_CACHE_10, 0, 10, CMD_SCSI2_LUN, 0, scsi_synchronize_cache,
 	  { OP_SYNCHRONIZE_CACHE_10, 0x02 /* IMMED */, LBA4, GROUP, 0xff, 0xff, CONTROL } },
 	{ OP_WRITE_SAME_10, 0, 10, 0, VHOSTIO_CAP_WRITE_SAME, scsi_write_same,
 	  { OP_WRITE_SAME_10, 0x08 /* UNMAP */, LBA4, GROUP, 0xff, 0xff, CONTROL } },
 	{ OP_UNMAP, 0, 10, 0, VHOSTIO_CAP_UNMAP, scsi_unmap,
 	  { OP_UNMAP, 0, 0, 0, 0, 0, GROUP, 0xff, 0xff, CONTROL } },
-	{ OP_MODE_SELECT_10, 0, 10, 0, 0, scsi_mode_select,
+	{ OP_MODE_SELECT_10, 0, 10, CMD_SCSI2_LUN, 0, scsi_mode_select,
 	  { OP_MODE_SELECT_10, 0x10 /* PF */, 0, 0, 0, 0, 0, 0xff, 0xff, CONTROL } },
-	{ OP_MODE_SENSE_10, 0, 10, 0, 0, scsi_mode_sense,
+	{ OP_MODE_SENSE_10, 0, 10, CMD_SCSI2_LUN, 0, scsi_mode_sense,
 	  { OP_MODE_SENSE_10, 0x18 /* LLBAA, DBD */, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, CONTROL } },
 	{ OP_READ_16, 0, 16, CMD_FUA_BIT, 0, scsi_read,
 	  { OP_READ_16, 0x1a, LBA8, LBA4, GROUP, CONTROL } },
@@ -329,6 +329,8 @@ static bool cdb_bits_ok(const struct vhostio_device *dev, struct vhostio_io *io,
 		uint8_t allowed = usage[i];
 		if (i == 1 && (c->flags & CMD_HAS_SA))
 			allowed |= 0x1f; /* matched when the command was looked up */
+		if (i == 1 && (c->flags & CMD_SCSI2_LUN))
+			allowed |= 0xe0;
 		uint8_t bad = io->cmd.cdb[i] & (uint8_t)~allowed;
 		if (!bad)
 			continue;

@@ -31,6 +31,12 @@ typedef void (*scsi_run_fn)(struct vhostio_device *dev, struct vhostio_io *io);
 enum scsi_command_flag {
 	CMD_HAS_SA = 1u << 0,   /* service action in byte 1, bits 4-0 */
 	CMD_FUA_BIT = 1u << 1,  /* byte 1 bit 3 is FUA: usable only when FUA is offered */
+	/*
+	 * Byte 1 bits 7-5 are the SCSI-2 LUN field (obsolete, reserved now):
+	 * ignored, not refused.  Linux fills it in the INQUIRY that probes a
+	 * LUN >= 1 before it knows the device's SCSI level.
+	 */
+	CMD_SCSI2_LUN = 1u << 2,
 };
 
 /*
