@@ -53,7 +53,11 @@ struct vhostio_initiator_opts {
  */
 VHOSTIO_EXPORT int vhostio_initiator_open(struct vhostio_initiator **inip,
 					  const struct vhostio_initiator_opts *opts);
-/* VHOST_SCSI_SET_ENDPOINT on a target port ("naa.<16 hex digits>") and TPG. */
+/*
+ * VHOST_SCSI_SET_ENDPOINT on a target port ("naa.<16 hex digits>"); the
+ * kernel binds every TPG of that WWPN with a nexus; commands address
+ * 'tpgt' (<= 255).  Submitting before attach gives -ENOTCONN.
+ */
 VHOSTIO_EXPORT int vhostio_initiator_attach(struct vhostio_initiator *ini, const char *wwpn, uint16_t tpgt);
 /*
  * CLEAR_ENDPOINT (the kernel flushes what is in flight), then release the
@@ -115,14 +119,25 @@ VHOSTIO_EXPORT int vhostio_initiator_submit(struct vhostio_initiator *ini, uint3
 					    struct vhostio_scsi_cmd *cmd);
 /* Publish what was submitted and notify the kernel once (if it wants it). */
 VHOSTIO_EXPORT int vhostio_initiator_kick(struct vhostio_initiator *ini, uint32_t queue);
-/* Completed commands, up to 'max'; never blocks.  Returns how many. */
+/*
+ * Completed commands, up to 'max'; never blocks.  Returns how many.  It
+ * drains the queue's call eventfd and re-arms the notification, except when
+ * it returns 'max': then more may be waiting and the caller calls again
+ * before sleeping on vhostio_initiator_queue_fd().
+ */
 VHOSTIO_EXPORT int vhostio_initiator_reap(struct vhostio_initiator *ini, uint32_t queue,
 					  struct vhostio_scsi_cmd **done, int max);
 /* Wait up to timeout_ms (-1: forever) for completions on 'queue'; 0 or -ETIMEDOUT. */
 VHOSTIO_EXPORT int vhostio_initiator_wait(struct vhostio_initiator *ini, uint32_t queue, int timeout_ms);
 /* The queue's call eventfd, to poll for POLLIN in the caller's own loop. */
 VHOSTIO_EXPORT int vhostio_initiator_queue_fd(const struct vhostio_initiator *ini, uint32_t queue);
-/* Submit, kick and wait for one command on queue 0 (management commands). */
+/* Commands submitted on 'queue' and not yet reaped. */
+VHOSTIO_EXPORT uint32_t vhostio_initiator_in_flight(const struct vhostio_initiator *ini, uint32_t queue);
+/*
+ * Submit, kick and wait for one command on queue 0 (management commands).
+ * -EBUSY when queue 0 has other commands in flight (their completions would
+ * be taken here); -ETIMEDOUT leaves the command in flight, to be reaped.
+ */
 VHOSTIO_EXPORT int vhostio_initiator_run(struct vhostio_initiator *ini, struct vhostio_scsi_cmd *cmd,
 					 int timeout_ms);
 
@@ -136,15 +151,23 @@ VHOSTIO_EXPORT int vhostio_initiator_lun_reset(struct vhostio_initiator *ini, ui
 struct vhostio_scsi_event {
 	uint32_t event;           /* VIRTIO_SCSI_T_*; bit 31 = events were missed */
 	uint16_t lun;
+	uint16_t tpgt;            /* target (lun[1] of the event's address) */
 	uint32_t reason;          /* VIRTIO_SCSI_EVT_RESET_RESCAN / _REMOVED */
 };
-/* Events received so far, up to 'max'; never blocks. */
+/*
+ * Events received so far, up to 'max'; never blocks.  Each buffer is given
+ * back to the device at once.  Only with VIRTIO_SCSI_F_HOTPLUG negotiated.
+ */
 VHOSTIO_EXPORT int vhostio_initiator_events(struct vhostio_initiator *ini, struct vhostio_scsi_event *ev, int max);
 VHOSTIO_EXPORT int vhostio_initiator_event_fd(const struct vhostio_initiator *ini);
 
 /* ---- vhost fabric configuration in configfs (target/vhost) ---- */
 
-/* Create naa.<...>/tpgt_<tpgt> with an I_T nexus (initiator name, same prefix). */
+/*
+ * Create naa.<...>/tpgt_<tpgt> with an I_T nexus (initiator name, same
+ * prefix; NULL: the WWPN itself).  Existing directories are reused; an
+ * existing nexus with another name is -EEXIST.
+ */
 VHOSTIO_EXPORT int vhostio_vhost_target_create(const char *wwpn, uint16_t tpgt, const char *nexus_wwn);
 /* Unlink every LUN, drop the nexus, remove the TPG and, if empty, the WWN. */
 VHOSTIO_EXPORT int vhostio_vhost_target_remove(const char *wwpn, uint16_t tpgt);
