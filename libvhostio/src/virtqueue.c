@@ -27,17 +27,6 @@ size_t vq_ring_size(uint16_t num)
 	return ALIGN_UP(used_off(num) + 2 * 3 + sizeof(struct vring_used_elem) * (size_t)num, 4096);
 }
 
-/* used_event lives after avail->ring[num], avail_event after used->ring[num]. */
-static uint16_t *used_event_p(const struct vq *vq)
-{
-	return (uint16_t *)&vq->avail->ring[vq->num];
-}
-
-static uint16_t *avail_event_p(const struct vq *vq)
-{
-	return (uint16_t *)&vq->used->ring[vq->num];
-}
-
 int vq_init(struct vq *vq, void *mem, uint16_t num, bool event_idx, bool indirect, vq_alloc_fn alloc,
 	    vq_free_fn free_fn, void *opaque)
 {
@@ -171,7 +160,7 @@ bool vq_kick_prepare(struct vq *vq)
 		return false;
 	bool kick;
 	if (vq->event_idx)
-		kick = vring_need_event(le16toh(__atomic_load_n(avail_event_p(vq), __ATOMIC_RELAXED)), new_idx, old);
+		kick = vring_need_event(le16toh(__atomic_load_n(vq_avail_event_p(vq), __ATOMIC_RELAXED)), new_idx, old);
 	else
 		kick = !(le16toh(__atomic_load_n(&vq->used->flags, __ATOMIC_RELAXED)) & VRING_USED_F_NO_NOTIFY);
 	if (kick)
@@ -228,7 +217,7 @@ int vq_get_used(struct vq *vq, void **token, uint32_t *len)
 bool vq_enable_cb(struct vq *vq)
 {
 	if (vq->event_idx)
-		__atomic_store_n(used_event_p(vq), htole16(vq->last_used), __ATOMIC_RELAXED);
+		__atomic_store_n(vq_used_event_p(vq), htole16(vq->last_used), __ATOMIC_RELAXED);
 	else
 		__atomic_store_n(&vq->avail->flags, 0, __ATOMIC_RELAXED);
 	/* The device must see our wish before we look at used->idx again, or

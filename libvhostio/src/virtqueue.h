@@ -50,6 +50,18 @@ struct vq {
 	uint64_t kicks, kicks_suppressed, indirect_used;
 };
 
+/* EVENT_IDX words: used_event after avail->ring[num], avail_event after
+ * used->ring[num] (computed in bytes: they lie past the arrays). */
+static inline uint16_t *vq_used_event_p(const struct vq *vq)
+{
+	return (uint16_t *)((uint8_t *)vq->avail + 4 + 2 * (size_t)vq->num);
+}
+
+static inline uint16_t *vq_avail_event_p(const struct vq *vq)
+{
+	return (uint16_t *)((uint8_t *)vq->used + 4 + sizeof(struct vring_used_elem) * (size_t)vq->num);
+}
+
 /* Bytes of ring memory for 'num' entries (desc, avail, used; 4 KiB aligned size). */
 size_t vq_ring_size(uint16_t num);
 /*
