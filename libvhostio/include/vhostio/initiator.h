@@ -60,8 +60,9 @@ VHOSTIO_EXPORT int vhostio_initiator_open(struct vhostio_initiator **inip,
  */
 VHOSTIO_EXPORT int vhostio_initiator_attach(struct vhostio_initiator *ini, const char *wwpn, uint16_t tpgt);
 /*
- * CLEAR_ENDPOINT (the kernel flushes what is in flight), then release the
- * queues, the memory and the device: nothing stays pinned.
+ * CLEAR_ENDPOINT (the kernel finishes what is in flight), then release the
+ * queues, the device and the memory: nothing stays pinned, and the LUNs'
+ * backstores can be removed.  Commands not yet reaped are dropped unseen.
  */
 VHOSTIO_EXPORT void vhostio_initiator_close(struct vhostio_initiator *ini);
 
@@ -69,7 +70,10 @@ VHOSTIO_EXPORT void vhostio_initiator_close(struct vhostio_initiator *ini);
 VHOSTIO_EXPORT uint64_t vhostio_initiator_features(const struct vhostio_initiator *ini);
 VHOSTIO_EXPORT uint32_t vhostio_initiator_num_queues(const struct vhostio_initiator *ini);
 
-/* I/O memory the kernel can reach; NULL when the arena is exhausted. */
+/*
+ * I/O memory the kernel can reach: zeroed, page aligned, in whole 4 KiB
+ * pages; NULL when the arena is exhausted.  Thread-safe.
+ */
 VHOSTIO_EXPORT void *vhostio_initiator_alloc(struct vhostio_initiator *ini, size_t len);
 VHOSTIO_EXPORT void vhostio_initiator_free(struct vhostio_initiator *ini, void *buf);
 
@@ -113,7 +117,11 @@ struct vhostio_scsi_cmd {
 /*
  * Queue a command on request queue 'queue' (0 .. num_queues-1).  It is
  * visible to the kernel only after vhostio_initiator_kick().  -EAGAIN: no
- * descriptors left until something is reaped.
+ * descriptors left until something is reaped; -ENOTCONN: not attached;
+ * -EFAULT: a data buffer is not arena memory; -EINVAL: LUN > 16383, CDB
+ * length 0 or > 32, or more than 1022 data segments.  Chains of 5 or
+ * more descriptors go through an indirect table (one arena page) when
+ * INDIRECT_DESC was negotiated.
  */
 VHOSTIO_EXPORT int vhostio_initiator_submit(struct vhostio_initiator *ini, uint32_t queue,
 					    struct vhostio_scsi_cmd *cmd);
