@@ -234,15 +234,35 @@ static void features_string(char *buf, size_t len)
  * Run one management command on queue 0 with a data-in buffer; returns the
  * bytes transferred, or -EIO (message printed) on any failure.
  */
+static bool is_unit_attention(const struct vhostio_scsi_cmd *c)
+{
+	unsigned k, a, q;
+	return c->response == VHOSTIO_VIRTIO_S_OK && c->status == VHOSTIO_SAM_CHECK_CONDITION &&
+	       sense_triplet(c, &k, &a, &q) && k == 6;
+}
+
 static int mgmt_cmd(const uint8_t *cdb, int cdb_len, void *buf, uint32_t len, const char *what)
 {
 	struct iovec iov = { buf, len };
-	struct vhostio_scsi_cmd c = { .lun = cfg.lun, .cdb_len = (uint8_t)cdb_len, .data_in = &iov, .data_in_cnt = 1 };
-	memcpy(c.cdb, cdb, (size_t)cdb_len);
-	int r = vhostio_initiator_run(ini, &c, cfg.timeout_ms);
-	if (r < 0) {
-		fprintf(stderr, "vhostio-io: %s: %s\n", what, strerror(-r));
-		return r == -ETIMEDOUT ? -ETIMEDOUT : -EIO;
+	struct vhostio_scsi_cmd c;
+	/*
+	 * A new nexus, a LUN change or a reset leaves a UNIT ATTENTION that
+	 * the next command of the LUN receives instead of running; retry as
+	 * the Linux SCSI midlayer does.
+	 */
+	for (int attempt = 0;; attempt++) {
+		c = (struct vhostio_scsi_cmd){ .lun = cfg.lun, .cdb_len = (uint8_t)cdb_len, .data_in = &iov, .data_in_cnt = 1 };
+		memcpy(c.cdb, cdb, (size_t)cdb_len);
+		int r = vhostio_initiator_run(ini, &c, cfg.timeout_ms);
+		if (r < 0) {
+			fprintf(stderr, "vhostio-io: %s: %s\n", what, strerror(-r));
+			return r == -ETIMEDOUT ? -ETIMEDOUT : -EIO;
+		}
+		if (!is_unit_attention(&c) || attempt == 4)
+			break;
+		unsigned k, a, q;
+		sense_triplet(&c, &k, &a, &q);
+		fprintf(stderr, "vhostio-io: %s: unit attention %02x/%02x, retrying\n", what, a, q);
 	}
 	if (c.response != VHOSTIO_VIRTIO_S_OK || c.status != VHOSTIO_SAM_GOOD) {
 		char d[96];
@@ -522,7 +542,7 @@ static uint64_t bucket_top(unsigned b)
 }
 
 struct stats {
-	uint64_t ios, bytes, ok, aborted, other, miscompares, first_bad_lba;
+	uint64_t ios, bytes, ok, aborted, other, miscompares, first_bad_lba, ua_retries;
 	uint64_t lat_max;
 	uint64_t hist[NBUCKETS];
 };
@@ -585,6 +605,7 @@ struct slot {
 	uint64_t byte_off;
 	uint64_t t0;
 	bool busy, write;
+	uint8_t retries;          /* UNIT ATTENTION retries of this command */
 };
 
 struct worker {
@@ -593,7 +614,7 @@ struct worker {
 	uint64_t rng;
 	struct slot *slots;
 	struct stats st;
-	bool hung;
+	bool hung, ua_said;
 	int err;
 };
 
@@ -714,12 +735,23 @@ static void prepare(struct slot *s, uint64_t block, bool write)
 	}
 	s->byte_off = off;
 	s->write = write;
+	s->retries = 0;
 }
 
 static void complete(struct worker *w, struct slot *s, uint64_t t)
 {
 	struct vhostio_scsi_cmd *c = &s->cmd;
 	uint64_t lat = t - s->t0;
+	if (is_unit_attention(c) && s->retries < 5) {
+		/* Not executed: resubmit as is (t0 == 0 marks it for the retry loop). */
+		s->retries++;
+		w->st.ua_retries++;
+		c->response = c->status = 0;
+		c->sense_len = 0;
+		c->residual = 0;
+		s->t0 = 0;
+		return;
+	}
 	w->st.ios++;
 	w->st.hist[bucket_of(lat)]++;
 	if (lat > w->st.lat_max)
@@ -849,6 +881,10 @@ static void *worker_main(void *arg)
 			complete(w, done[i]->opaque, t);
 			inflight--;
 		}
+		if (w->st.ua_retries == 1 && !w->ua_said) {
+			w->ua_said = true;
+			fprintf(stderr, "vhostio-io: queue %u: unit attention, retrying the command(s)\n", w->queue);
+		}
 	}
 	return NULL;
 }
@@ -856,7 +892,7 @@ static void *worker_main(void *arg)
 static void stats_merge(struct stats *into, const struct stats *s)
 {
 	into->ios += s->ios, into->bytes += s->bytes, into->ok += s->ok;
-	into->aborted += s->aborted, into->other += s->other;
+	into->aborted += s->aborted, into->other += s->other, into->ua_retries += s->ua_retries;
 	if (s->miscompares && !into->miscompares)
 		into->first_bad_lba = s->first_bad_lba;
 	into->miscompares += s->miscompares;
@@ -919,14 +955,17 @@ static bool run_phase(struct worker *ws, struct stats *total, double *secs,
 	return !hung;
 }
 
+/* The latency object last: a phase stays easy to pick apart with sed. */
 static void print_phase_json(const char *name, const struct stats *s, double secs, bool comma)
 {
 	printf("%s\"%s\": {\"ios\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"seconds\": %.3f, "
-	       "\"iops\": %.1f, \"mbps\": %.2f, \"lat_us\": {\"p50\": %.1f, \"p99\": %.1f, \"p99.9\": %.1f, \"max\": %.1f}, "
-	       "\"ok\": %" PRIu64 ", \"aborted\": %" PRIu64 ", \"errors\": %" PRIu64 ", \"miscompares\": %" PRIu64 "}",
+	       "\"iops\": %.1f, \"mbps\": %.2f, \"ok\": %" PRIu64 ", \"aborted\": %" PRIu64 ", \"errors\": %" PRIu64
+	       ", \"miscompares\": %" PRIu64 ", \"ua_retries\": %" PRIu64
+	       ", \"lat_us\": {\"p50\": %.1f, \"p99\": %.1f, \"p99.9\": %.1f, \"max\": %.1f}}",
 	       comma ? ", " : "", name, s->ios, s->bytes, secs, secs > 0 ? (double)s->ios / secs : 0,
-	       secs > 0 ? (double)s->bytes / secs / 1e6 : 0, percentile(s, .5) / 1e3, percentile(s, .99) / 1e3,
-	       percentile(s, .999) / 1e3, s->lat_max / 1e3, s->ok, s->aborted, s->other, s->miscompares);
+	       secs > 0 ? (double)s->bytes / secs / 1e6 : 0, s->ok, s->aborted, s->other, s->miscompares,
+	       s->ua_retries, percentile(s, .5) / 1e3, percentile(s, .99) / 1e3, percentile(s, .999) / 1e3,
+	       s->lat_max / 1e3);
 }
 
 static void print_phase_text(const char *name, const struct stats *s, double secs)
@@ -935,8 +974,8 @@ static void print_phase_text(const char *name, const struct stats *s, double sec
 	       secs, secs > 0 ? (double)s->ios / secs : 0, secs > 0 ? (double)s->bytes / secs / 1e6 : 0);
 	printf("       lat(us) p50=%.1f p99=%.1f p99.9=%.1f max=%.1f\n", percentile(s, .5) / 1e3,
 	       percentile(s, .99) / 1e3, percentile(s, .999) / 1e3, s->lat_max / 1e3);
-	printf("       ok=%" PRIu64 " aborted=%" PRIu64 " errors=%" PRIu64 " miscompares=%" PRIu64 "\n", s->ok,
-	       s->aborted, s->other, s->miscompares);
+	printf("       ok=%" PRIu64 " aborted=%" PRIu64 " errors=%" PRIu64 " miscompares=%" PRIu64
+	       " ua_retries=%" PRIu64 "\n", s->ok, s->aborted, s->other, s->miscompares, s->ua_retries);
 }
 
 static uint32_t pow2_at_least(uint64_t v)
