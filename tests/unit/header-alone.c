@@ -1,6 +1,7 @@
 /* Compiled as part of the build: each public header must stand alone. */
 #include <vhostio/handler.h>
 #include <vhostio/vhostio.h>
+#include <vhostio/initiator.h>
 #include <vhostio/handler.h>
 
 int header_alone_marker(void);
