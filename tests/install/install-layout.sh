@@ -97,7 +97,10 @@ for h in vhostio.h handler.h; do
 done
 check "$sbindir/vhostio-runner is executable" test -f "$P/$sbindir/vhostio-runner" -a -x "$P/$sbindir/vhostio-runner"
 check "vhostio-runner is not in bin/" test ! -e "$P/bin/vhostio-runner"
-for m in man8/vhostio-runner.8 man3/vhostio-handler.3; do
+bindir=$(cache CMAKE_INSTALL_BINDIR)
+check "$bindir/vhostio-io (the vhost-scsi initiator CLI) is executable" test -x "$P/$bindir/vhostio-io"
+check "$includedir/vhostio/initiator.h" test -f "$P/$includedir/vhostio/initiator.h"
+for m in man8/vhostio-runner.8 man3/vhostio-handler.3 man1/vhostio-io.1; do
 	check "$mandir/$m" test -f "$P/$mandir/$m"
 done
 if [ -n "$spec_dir" ]; then
@@ -111,7 +114,7 @@ if [ -n "$spec_dir" ]; then
 else
 	fail "no VHOSTIO_RTSLIB_SPEC_DIR in the cache"
 fi
-for f in "$real" "$L"/vhostio/handler_*.so "$P/$sbindir/vhostio-runner"; do
+for f in "$real" "$L"/vhostio/handler_*.so "$P/$sbindir/vhostio-runner" "$P/$bindir/vhostio-io"; do
 	[ -e "$f" ] || continue
 	check "${f#"$P"/} has no RPATH/RUNPATH into the build tree" \
 		sh -c "! readelf -d '$f' | grep -E '\((RPATH|RUNPATH)\)' | grep -qF '$B'"
