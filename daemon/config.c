@@ -30,11 +30,21 @@ const char *log_level_name(int level)
 	return level >= 0 && level <= 3 ? level_names[level] : "?";
 }
 
+int parse_poll_us(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10); /* an overflow saturates, and is refused below */
+	if (!*s || *end || v < 0 || v > (long)VHOSTIO_MAX_POLL_US)
+		return -1;
+	return (int)v;
+}
+
 void config_clear(struct runner_config *cfg)
 {
 	g_free(cfg->handler_dir);
 	cfg->handler_dir = NULL;
 	cfg->log_level = -1;
+	cfg->poll_us = -1;
 }
 
 /* A key's value, or NULL when the key is absent; a stray error is logged. */
@@ -59,6 +69,7 @@ int config_load(const char *path, struct runner_config *cfg)
 {
 	cfg->log_level = -1;
 	cfg->handler_dir = NULL;
+	cfg->poll_us = -1;
 
 	GKeyFile *kf = g_key_file_new();
 	GError *err = NULL;
@@ -82,7 +93,7 @@ int config_load(const char *path, struct runner_config *cfg)
 		}
 		char **keys = g_key_file_get_keys(kf, GROUP, NULL, NULL);
 		for (char **k = keys; k && *k; k++)
-			if (strcmp(*k, "log-level") != 0 && strcmp(*k, "handler-dir") != 0)
+			if (strcmp(*k, "log-level") != 0 && strcmp(*k, "handler-dir") != 0 && strcmp(*k, "poll-us") != 0)
 				vhostio_log(VHOSTIO_LOG_WARN, "%s: unknown key '%s' ignored", path, *k);
 		g_strfreev(keys);
 	}
@@ -107,6 +118,16 @@ int config_load(const char *path, struct runner_config *cfg)
 		} else {
 			cfg->handler_dir = dir;
 		}
+	}
+	char *poll = get_string(kf, path, "poll-us", &ret);
+	if (poll) {
+		cfg->poll_us = parse_poll_us(poll);
+		if (cfg->poll_us < 0) {
+			vhostio_log(VHOSTIO_LOG_ERROR, "%s: bad poll-us '%s' (microseconds, 0-%u)", path, poll,
+				    VHOSTIO_MAX_POLL_US);
+			ret = -EINVAL;
+		}
+		g_free(poll);
 	}
 	g_key_file_free(kf);
 	if (ret < 0)

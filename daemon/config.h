@@ -10,13 +10,18 @@
  *   [runner]
  *   log-level = info          # 0-3 or error, warn, info, debug
  *   handler-dir = /usr/lib/vhostio
+ *   poll-us = 0               # busy-poll window after each batch, microseconds
  *
  * A key that is absent keeps its built-in default (or the command line's).
  */
 struct runner_config {
 	int log_level;     /* -1: not set */
 	char *handler_dir; /* NULL: not set */
+	int poll_us;       /* -1: not set */
 };
+
+/* 0..VHOSTIO_MAX_POLL_US for a valid poll-us value, -1 otherwise. */
+int parse_poll_us(const char *s);
 
 /* 0-3 for a level number or name, -1 for anything else. */
 int parse_log_level(const char *s);

@@ -41,6 +41,8 @@ struct runner {
 	bool config_explicit;
 	int cli_log_level;         /* -1: not given */
 	const char *cli_handler_dir; /* NULL: not given */
+	int cli_poll_us;           /* -1: not given */
+	int poll_us;               /* in effect */
 	int log_level;             /* in effect */
 	char *handler_dir;         /* in effect */
 	int exit_code;
@@ -55,6 +57,8 @@ static void usage(FILE *out)
 		"  -l, --log-level N      0 error, 1 warn, 2 info (default), 3 debug;\n"
 		"                         or the names error, warn, info, debug\n"
 		"  -c, --config FILE      settings file (default %s; options win)\n"
+		"      --poll-us N        after each batch, spin up to N microseconds for\n"
+		"                         the next command before sleeping (default 0)\n"
 		"      --no-dbus          do not offer org.kernel.TCMUService1 on D-Bus\n"
 		"      --bus system|session  the bus for it (default system)\n"
 		"  -V, --version          print the version and exit\n"
@@ -67,7 +71,7 @@ static void usage(FILE *out)
  * the file, the file beats the built-in default.  0, or -errno when the
  * file is bad (or missing although named with --config).
  */
-static int read_settings(const struct runner *r, int *level, char **dir)
+static int read_settings(const struct runner *r, int *level, char **dir, int *poll_us)
 {
 	struct runner_config cfg;
 	int ret = config_load(r->config_path, &cfg);
@@ -84,6 +88,7 @@ static int read_settings(const struct runner *r, int *level, char **dir)
 	*dir = g_strdup(r->cli_handler_dir	? r->cli_handler_dir
 			: cfg.handler_dir ? cfg.handler_dir
 					  : VHOSTIO_DEFAULT_HANDLER_DIR);
+	*poll_us = r->cli_poll_us >= 0 ? r->cli_poll_us : cfg.poll_us >= 0 ? cfg.poll_us : 0;
 	if (cfg.log_level >= 0 && r->cli_log_level >= 0 && cfg.log_level != r->cli_log_level)
 		vhostio_log(VHOSTIO_LOG_DEBUG, "--log-level overrides log-level in %s", r->config_path);
 	if (cfg.handler_dir && r->cli_handler_dir && strcmp(cfg.handler_dir, r->cli_handler_dir) != 0)
@@ -109,10 +114,10 @@ static int load_handlers(struct runner *r)
 static gboolean on_sighup(gpointer data)
 {
 	struct runner *r = data;
-	int level;
+	int level, poll_us;
 	char *dir;
 	vhostio_log(VHOSTIO_LOG_INFO, "SIGHUP: re-reading %s", r->config_path);
-	if (read_settings(r, &level, &dir) < 0) {
+	if (read_settings(r, &level, &dir, &poll_us) < 0) {
 		vhostio_log(VHOSTIO_LOG_ERROR, "SIGHUP: keeping the current settings");
 		return G_SOURCE_CONTINUE;
 	}
@@ -126,6 +131,12 @@ static gboolean on_sighup(gpointer data)
 	}
 	if (strcmp(dir, r->handler_dir) != 0) {
 		vhostio_log(VHOSTIO_LOG_INFO, "SIGHUP: handler directory %s -> %s", r->handler_dir, dir);
+		changed = true;
+	}
+	if (poll_us != r->poll_us) {
+		vhostio_log(VHOSTIO_LOG_INFO, "SIGHUP: poll window %d -> %d us", r->poll_us, poll_us);
+		vhostio_ctx_set_poll_us(r->ctx, (unsigned)poll_us);
+		r->poll_us = poll_us;
 		changed = true;
 	}
 	if (!changed)
@@ -172,7 +183,7 @@ static void on_dbus_lost(void *opaque)
 	g_main_loop_quit(r->loop);
 }
 
-enum { OPT_NO_DBUS = 256, OPT_BUS };
+enum { OPT_NO_DBUS = 256, OPT_BUS, OPT_POLL_US };
 
 int main(int argc, char **argv)
 {
@@ -182,6 +193,7 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "no-dbus", no_argument, NULL, OPT_NO_DBUS },
 		{ "bus", required_argument, NULL, OPT_BUS },
+		{ "poll-us", required_argument, NULL, OPT_POLL_US },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -189,6 +201,7 @@ int main(int argc, char **argv)
 	struct runner r = {
 		.config_path = VHOSTIO_DEFAULT_CONFIG,
 		.cli_log_level = -1,
+		.cli_poll_us = -1,
 	};
 	bool use_dbus = true;
 	GBusType bus = G_BUS_TYPE_SYSTEM;
@@ -209,6 +222,14 @@ int main(int argc, char **argv)
 		case 'c':
 			r.config_path = optarg;
 			r.config_explicit = true;
+			break;
+		case OPT_POLL_US:
+			r.cli_poll_us = parse_poll_us(optarg);
+			if (r.cli_poll_us < 0) {
+				fprintf(stderr, "vhostio-runner: bad --poll-us '%s' (microseconds, 0-%u)\n", optarg,
+					VHOSTIO_MAX_POLL_US);
+				return 2;
+			}
 			break;
 		case OPT_NO_DBUS:
 			use_dbus = false;
@@ -243,7 +264,7 @@ int main(int argc, char **argv)
 	/* The command line's level applies to messages about the file too. */
 	if (r.cli_log_level >= 0)
 		vhostio_set_log_level(r.cli_log_level);
-	if (read_settings(&r, &r.log_level, &r.handler_dir) < 0)
+	if (read_settings(&r, &r.log_level, &r.handler_dir, &r.poll_us) < 0)
 		return 1;
 	vhostio_set_log_level(r.log_level);
 
@@ -262,6 +283,9 @@ int main(int argc, char **argv)
 		vhostio_log(VHOSTIO_LOG_ERROR, "%s", strerror(-ret));
 		goto out;
 	}
+	vhostio_ctx_set_poll_us(r.ctx, (unsigned)r.poll_us);
+	if (r.poll_us)
+		vhostio_log(VHOSTIO_LOG_INFO, "busy-poll window %d us after each batch", r.poll_us);
 	r.plugins = plugins_new();
 	if (!r.plugins)
 		goto out;

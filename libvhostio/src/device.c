@@ -274,8 +274,10 @@ void device_complete(struct vhostio_io *io, const struct vhostio_scsi_status *st
 	struct vhostio_device *dev = io->dev;
 	struct vhostio_io *caw_next = NULL;
 
-	free(io->bounce);
-	io->bounce = NULL;
+	if (io->bounce) {
+		free(io->bounce);
+		io->bounce = NULL;
+	}
 	pthread_mutex_lock(&dev->lock);
 	if (io->holds_caw_lock) {
 		/* Hand the lock straight to the next COMPARE AND WRITE. */
@@ -289,7 +291,7 @@ void device_complete(struct vhostio_io *io, const struct vhostio_scsi_status *st
 		      __atomic_load_n(&dev->descriptor_sense, __ATOMIC_RELAXED));
 	io_put(dev, io);
 	bool need_kick = batch_device != dev && tail_moved_locked(dev);
-	if (dev->ring.outstanding == 0)
+	if (dev->ring.outstanding == 0 && dev->drain_waiters)
 		pthread_cond_broadcast(&dev->drained);
 	pthread_mutex_unlock(&dev->lock);
 
@@ -347,8 +349,13 @@ static void flush_after_write(struct vhostio_io *io)
 
 void vhostio_io_complete(struct vhostio_io *io, int result)
 {
+	static const struct vhostio_scsi_status good = { .status = VHOSTIO_SAM_GOOD };
+
 	if (result > 0)
 		result = 0;
+	/* The common case: a plain READ or WRITE that succeeded. */
+	if (result == 0 && !io->next_step && !io->flush_after)
+		return device_complete(io, &good, UINT32_MAX);
 	if (io->next_step) {
 		io_step_fn step = io->next_step;
 		io->next_step = NULL;
@@ -406,24 +413,34 @@ static void dispatch(struct vhostio_device *dev, struct vhostio_io *io)
 	scsi_execute(dev, io);
 }
 
-int device_process_ring(struct vhostio_device *dev)
-{
-	int taken = 0;
-	struct vhostio_device *prev_thread = command_thread_of;
+/* Commands taken off the ring under one hold of dev->lock. */
+enum { FETCH_BATCH = 32 };
 
-	command_thread_of = dev;
-	batch_device = dev;
-	run_deferred(dev);
-	while (!__atomic_load_n(&dev->paused, __ATOMIC_ACQUIRE)) {
-		pthread_mutex_lock(&dev->lock);
+/*
+ * Move up to FETCH_BATCH commands from the ring into ios[] under one lock
+ * (the lock orders us against completions from other threads, which move
+ * the tail).  results[i] says whether ios[i] is a command or a malformed
+ * entry to fail.  Returns how many were taken.
+ */
+static unsigned fetch_batch(struct vhostio_device *dev, struct vhostio_io **ios,
+			    enum ring_fetch_result *results)
+{
+	unsigned n = 0;
+	bool out_of_memory = false;
+
+	pthread_mutex_lock(&dev->lock);
+	while (n < FETCH_BATCH) {
 		struct vhostio_io *io = io_get(dev);
 		if (!io) {
 			/* Leave the rest queued; the next wake-up retries. */
-			pthread_mutex_unlock(&dev->lock);
-			vhostio_device_log(dev, VHOSTIO_LOG_ERROR, "out of memory for commands");
+			out_of_memory = true;
 			break;
 		}
 		enum ring_fetch_result r = ring_fetch(&dev->ring, &io->cmd, io->iov, io->iov_cap);
+		if (r == RING_EMPTY || r == RING_BROKEN) {
+			io_put(dev, io);
+			break;
+		}
 		if (r == RING_CMD && io->cmd.iov_cnt > io->iov_cap) {
 			/* Copy the iovs now: once unlocked the slot can be overwritten. */
 			if (io_grow_iovs(io, io->cmd.iov_cnt) == 0) {
@@ -433,18 +450,37 @@ int device_process_ring(struct vhostio_device *dev)
 				io->cmd.bad = device_status_from_errno(-ENOMEM, false);
 			}
 		}
-		if (r == RING_EMPTY || r == RING_BROKEN)
-			io_put(dev, io);
-		pthread_mutex_unlock(&dev->lock);
+		results[n] = r;
+		ios[n++] = io;
+	}
+	pthread_mutex_unlock(&dev->lock);
+	if (out_of_memory)
+		vhostio_device_log(dev, VHOSTIO_LOG_ERROR, "out of memory for commands");
+	return n;
+}
 
-		if (r == RING_EMPTY || r == RING_BROKEN)
+int device_process_ring(struct vhostio_device *dev)
+{
+	int taken = 0;
+	struct vhostio_device *prev_thread = command_thread_of;
+	struct vhostio_io *ios[FETCH_BATCH];
+	enum ring_fetch_result results[FETCH_BATCH];
+
+	command_thread_of = dev;
+	batch_device = dev;
+	run_deferred(dev);
+	while (!__atomic_load_n(&dev->paused, __ATOMIC_ACQUIRE)) {
+		unsigned n = fetch_batch(dev, ios, results);
+		if (n == 0)
 			break;
-		taken++;
-		if (r == RING_BAD_CMD)
-			device_complete(io, &io->cmd.bad, UINT32_MAX);
-		else
-			dispatch(dev, io);
-		run_deferred(dev);
+		taken += (int)n;
+		for (unsigned i = 0; i < n; i++) {
+			if (results[i] == RING_BAD_CMD)
+				device_complete(ios[i], &ios[i]->cmd.bad, UINT32_MAX);
+			else
+				dispatch(dev, ios[i]);
+			run_deferred(dev);
+		}
 	}
 	if (dev->opened && dev->handler->end_batch && !dev->n_workers)
 		dev->handler->end_batch(dev);
@@ -514,6 +550,38 @@ int device_serve_once(struct vhostio_device *dev, int timeout_ms)
 	return serve_events(dev, timeout_ms);
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Spin up to poll_ns for the next command instead of sleeping in poll():
+ * at queue depth > 1 the initiator usually sends more within microseconds,
+ * and each sleep costs a poll(), a read() of the uio count and two context
+ * switches.  The uio events counted meanwhile make the next poll() return
+ * at once; that turn finds the ring empty and costs one pass.
+ */
+static void busy_poll(struct vhostio_device *dev, uint64_t poll_ns)
+{
+	uint64_t deadline = now_ns() + poll_ns;
+	unsigned spins = 0;
+
+	while (!__atomic_load_n(&dev->paused, __ATOMIC_ACQUIRE)) {
+		if (ring_has_entries(&dev->ring) || __atomic_load_n(&dev->n_deferred, __ATOMIC_ACQUIRE)) {
+			device_process_ring(dev);
+			deadline = now_ns() + poll_ns;
+			continue;
+		}
+		__builtin_ia32_pause();
+		/* Read the clock only every few spins: it is the expensive part. */
+		if (++spins % 64 == 0 && now_ns() >= deadline)
+			break;
+	}
+}
+
 static void *device_thread(void *arg)
 {
 	struct vhostio_device *dev = arg;
@@ -529,6 +597,9 @@ static void *device_thread(void *arg)
 			vhostio_device_log(dev, VHOSTIO_LOG_ERROR, "command thread stops: %s", strerror(-ret));
 			break;
 		}
+		uint64_t poll_ns = __atomic_load_n(&dev->poll_ns, __ATOMIC_RELAXED);
+		if (ret > 0 && poll_ns)
+			busy_poll(dev, poll_ns);
 	}
 	return NULL;
 }
@@ -722,6 +793,7 @@ static bool wait_drained(struct vhostio_device *dev, int timeout_ms)
 	}
 
 	pthread_mutex_lock(&dev->lock);
+	dev->drain_waiters++;
 	while (dev->ring.outstanding > 0) {
 		if (pthread_cond_timedwait(&dev->drained, &dev->lock, &deadline) == ETIMEDOUT) {
 			vhostio_device_log(dev, VHOSTIO_LOG_ERROR, "%u commands still in flight after %d ms",
@@ -730,6 +802,7 @@ static bool wait_drained(struct vhostio_device *dev, int timeout_ms)
 			break;
 		}
 	}
+	dev->drain_waiters--;
 	pthread_mutex_unlock(&dev->lock);
 	return drained;
 }

@@ -80,6 +80,7 @@ struct vhostio_device {
 	/* Guards ring, free_ios and kicked_tail: completions come from any thread. */
 	pthread_mutex_t lock;
 	pthread_cond_t drained;
+	unsigned drain_waiters;          /* threads in wait_drained(): broadcast only then */
 	struct vhostio_ring ring;
 	struct vhostio_io *free_ios;
 	uint32_t kicked_tail;
@@ -119,6 +120,9 @@ struct vhostio_device {
 	bool workers_stop;
 	bool paused;                     /* quiescing: fetch no new commands */
 
+	/* After a batch, spin this long for the next command before sleeping (atomic). */
+	uint64_t poll_ns;
+
 	struct vhostio_device *next;     /* ctx's device list */
 };
 
@@ -129,6 +133,11 @@ struct vhostio_device {
 int device_create(struct vhostio_device **devp, const struct device_info *info,
 		  const struct vhostio_handler *handler, void *map, size_t map_size,
 		  struct device_transport transport);
+/* The busy-poll window (0: sleep at once); any thread, any time. */
+static inline void device_set_poll_ns(struct vhostio_device *dev, uint64_t ns)
+{
+	__atomic_store_n(&dev->poll_ns, ns, __ATOMIC_RELAXED);
+}
 /* Serve the ring on a new thread that waits on 'event_fd' (uio). */
 int device_start_thread(struct vhostio_device *dev, int event_fd);
 /* Drain everything the kernel has queued; returns commands taken. */

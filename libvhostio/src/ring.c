@@ -230,6 +230,12 @@ enum ring_fetch_result ring_fetch(struct vhostio_ring *ring, struct ring_cmd *cm
 	return RING_EMPTY;
 }
 
+bool ring_has_entries(const struct vhostio_ring *ring)
+{
+	return !ring->broken &&
+	       __atomic_load_n(&mailbox(ring)->cmd_head, __ATOMIC_ACQUIRE) != ring->next_fetch;
+}
+
 void ring_fetch_iovs(struct vhostio_ring *ring, struct iovec *iov)
 {
 	const uint8_t *ent = ring->cmdr + ring->last_cmd_pos;

@@ -70,6 +70,8 @@ enum ring_fetch_result ring_fetch(struct vhostio_ring *ring, struct ring_cmd *cm
 				  struct iovec *iov, uint32_t iov_max);
 /* Copy the data iovs of the command fetched last (needs iov_cnt slots). */
 void ring_fetch_iovs(struct vhostio_ring *ring, struct iovec *iov);
+/* Has the kernel queued entries not fetched yet?  Command thread only. */
+bool ring_has_entries(const struct vhostio_ring *ring);
 
 /*
  * Complete one fetched command: its id and response go into the oldest CMD

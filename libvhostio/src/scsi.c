@@ -10,6 +10,7 @@
  * OPERATION CODES prints the same table, so the two cannot disagree.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <vhostio/vhostio.h>
@@ -273,13 +274,44 @@ void scsi_command_usage(const struct vhostio_device *dev, const struct scsi_comm
 		usage[1] &= (uint8_t)~0x08;
 }
 
+/*
+ * Per-opcode index into the table and, per command, the CDB bits it accepts
+ * as two 64-bit words, so that dispatch is a lookup and two ANDs instead of
+ * a table scan and a per-byte loop.  Built once from the table itself.
+ */
+_Static_assert(sizeof(scsi_commands) / sizeof(scsi_commands[0]) < 255, "table indexed by uint8_t");
+static struct {
+	uint8_t first[256];     /* 1 + index of the opcode's first entry, 0: none */
+	uint8_t next[sizeof(scsi_commands) / sizeof(scsi_commands[0])]; /* same opcode, likewise */
+	uint64_t accept[sizeof(scsi_commands) / sizeof(scsi_commands[0])][2];
+} scsi_index;
+static pthread_once_t scsi_index_once = PTHREAD_ONCE_INIT;
+
+static void build_scsi_index(void)
+{
+	for (size_t i = scsi_command_count; i-- > 0;) {
+		const struct scsi_command *c = &scsi_commands[i];
+		uint8_t accept[16];
+
+		scsi_index.next[i] = scsi_index.first[c->opcode];
+		scsi_index.first[c->opcode] = (uint8_t)(i + 1);
+		/* Byte 0 and the bytes past the CDB are not checked. */
+		memset(accept, 0xff, sizeof(accept));
+		memcpy(&accept[1], &c->usage[1], c->cdb_len - 1u);
+		if (c->flags & CMD_HAS_SA)
+			accept[1] |= 0x1f; /* matched when the command was looked up */
+		if (c->flags & CMD_SCSI2_LUN)
+			accept[1] |= 0xe0;
+		memcpy(scsi_index.accept[i], accept, sizeof(accept));
+	}
+}
+
 const struct scsi_command *scsi_find_command(const struct vhostio_device *dev, uint8_t opcode,
 					     uint16_t service_action)
 {
-	for (size_t i = 0; i < scsi_command_count; i++) {
-		const struct scsi_command *c = &scsi_commands[i];
-		if (c->opcode != opcode)
-			continue;
+	pthread_once(&scsi_index_once, build_scsi_index);
+	for (size_t i = scsi_index.first[opcode]; i; i = scsi_index.next[i - 1]) {
+		const struct scsi_command *c = &scsi_commands[i - 1];
 		if ((c->flags & CMD_HAS_SA) && c->service_action != service_action)
 			continue;
 		return scsi_command_offered(dev, c) ? c : NULL;
@@ -323,6 +355,18 @@ static int field_msb(uint8_t opcode, unsigned byte, int bit, uint8_t allowed)
 /* Refuse any CDB bit the command does not use, naming the highest one. */
 static bool cdb_bits_ok(const struct vhostio_device *dev, struct vhostio_io *io, const struct scsi_command *c)
 {
+	/* Fast path: the CDB buffer is 16 bytes, zero past the command's length. */
+	_Static_assert(sizeof(io->cmd.cdb) >= 16, "CDB buffer holds 16 bytes");
+	const uint64_t *accept = scsi_index.accept[c - scsi_commands];
+	uint64_t lo, hi, fua_off = 0;
+	memcpy(&lo, &io->cmd.cdb[0], 8);
+	memcpy(&hi, &io->cmd.cdb[8], 8);
+	/* FUA is refused, and not reported, when the device does not offer it. */
+	if ((c->flags & CMD_FUA_BIT) && !(dev->caps & VHOSTIO_CAP_FUA))
+		fua_off = (uint64_t)0x08 << (8 * (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? 1 : 6));
+	if (!(lo & ~(accept[0] & ~fua_off)) && !(hi & ~accept[1]))
+		return true;
+
 	uint8_t usage[16];
 	scsi_command_usage(dev, c, usage);
 	for (unsigned i = 1; i < c->cdb_len; i++) {

@@ -180,7 +180,7 @@ nsyms=$(wc -l <"$T/lib.syms")
 check "libvhostio exports symbols ($nsyms)" test "$nsyms" -gt 10
 bad=$(grep -vE '^(vhostio_[A-Za-z0-9_]+@@VHOSTIO_[0-9.]+|VHOSTIO_[0-9.]+@@VHOSTIO_[0-9.]+|VHOSTIO_[0-9.]+)$' "$T/lib.syms" | tr '\n' ' ')
 check "every export is a versioned vhostio_* symbol${bad:+ (not: $bad)}" test -z "$bad"
-for node in VHOSTIO_0.1 VHOSTIO_1.0; do
+for node in VHOSTIO_0.1 VHOSTIO_1.0 VHOSTIO_1.1 VHOSTIO_1.2; do
 	check "version node $node is defined" sh -c "readelf -V -W '$real' | grep -qE 'Name: $node\$'"
 	check "symbols are exported at $node" grep -q "@@$node\$" "$T/lib.syms"
 done

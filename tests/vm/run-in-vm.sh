@@ -306,6 +306,8 @@ p9opts=trans=virtio,version=9p2000.L,msize=512000,cache=${VHOSTIO_VM_9P_CACHE:-l
 
 cmdline="console=ttyS0 panic=-1 oops=panic softlockup_panic=1 quiet loglevel=4"
 cmdline+=" i8042.noaux i8042.nokbd vhostio.9popts=$p9opts"
+# Extra kernel parameters, for benchmarks (e.g. clocksource=tsc).
+cmdline+=${VHOSTIO_VM_APPEND:+ $VHOSTIO_VM_APPEND}
 
 qopt() { echo "${1//,/,,}"; } # qemu option values escape ',' as ',,'
 

@@ -101,6 +101,18 @@ VHOSTIO_EXPORT int vhostio_ctx_change_medium(struct vhostio_ctx *ctx, const char
 					     const char *cfgstring, char **reason);
 
 /*
+ * Busy-poll window: after serving a batch, each device's command thread
+ * keeps checking its ring for up to 'us' microseconds before it sleeps in
+ * poll().  A command that arrives meanwhile skips the wake-up (interrupt,
+ * poll, read, two context switches): lower latency at queue depth 1 and
+ * fewer system calls per command, for up to 'us' of CPU after each batch.
+ * 0 (the default) never spins.  Applies to served devices at once and to
+ * later ones.  -EINVAL above VHOSTIO_MAX_POLL_US.
+ */
+#define VHOSTIO_MAX_POLL_US 1000000u
+VHOSTIO_EXPORT int vhostio_ctx_set_poll_us(struct vhostio_ctx *ctx, unsigned int us);
+
+/*
  * Stop: every device stops fetching, finishes its in-flight commands,
  * unmaps; the kernel is told not to wait for replies any more (so that
  * configfs operations never hang on a daemon that is gone).  Then free.
