@@ -34,7 +34,8 @@ CLK_TCK=$(getconf CLK_TCK)
 
 log() { echo "bench: $*"; }
 
-# Workloads: NAME RW BS IODEPTH
+# Workloads: NAME RW BS IODEPTH.  The randread-4k queue depths 1..64 are
+# also the points of the IOPS-vs-queue-depth plot (bench/plot.py).
 WORKLOADS=(
 	"randread-4k-qd1 randread 4k 1"
 	"randread-4k-qd32 randread 4k 32"
@@ -42,7 +43,17 @@ WORKLOADS=(
 	"randwrite-4k-qd32 randwrite 4k 32"
 	"read-1m-qd8 read 1M 8"
 	"write-1m-qd8 write 1M 8"
+	"randread-4k-qd4 randread 4k 4"
+	"randread-4k-qd16 randread 4k 16"
+	"randread-4k-qd64 randread 4k 64"
 )
+# The busy-poll pass runs only the 4k jobs.
+POLL_US=${POLL_US:-50}
+# Largest command a user backstore takes (control hw_max_sectors, 512-byte
+# units; the kernel's default is 128 = 64 KiB, which splits every 1 MiB
+# request into 16 commands).  2048 = 1 MiB, as fileio takes; the same value
+# for vhostio and tcmu-runner.
+USER_MAX_SECTORS=2048
 
 # cpu_ticks PID: utime+stime of the whole process (all threads), in ticks.
 cpu_ticks() {
@@ -87,9 +98,10 @@ loop_add() {
 	ln -s "$CFS/core/$2/$3" "$tpg/lun/lun_$1/$3"
 }
 
-# bench_dev BACKSTORE DEV PID: prefill, then every workload with fio.
+# bench_dev BACKSTORE DEV PID [FILTER]: prefill, then every workload (whose
+# name matches FILTER, a regex) with fio.
 bench_dev() {
-	local bs_name=$1 dev=$2 pid=$3 w name rw bs qd f t0 t1
+	local bs_name=$1 dev=$2 pid=$3 filter=${4:-.} w name rw bs qd f t0 t1
 	log "$bs_name on $dev: prefill"
 	fio --name=prefill --filename="$dev" --direct=1 --ioengine=libaio --rw=write --bs=1M \
 		--iodepth=8 --size="${SIZE_MIB}M" --output=/dev/null >/dev/null 2>&1 || log "prefill failed"
@@ -97,6 +109,7 @@ bench_dev() {
 		# shellcheck disable=SC2086
 		set -- $w
 		name=$1 rw=$2 bs=$3 qd=$4
+		[[ $name =~ $filter ]] || continue
 		f=$OUT/fio.$bs_name.$name.json
 		t0=$(cpu_ticks "$pid")
 		fio --name="$name" --filename="$dev" --direct=1 --ioengine=libaio --rw="$rw" --bs="$bs" \
@@ -138,34 +151,56 @@ rmdir $d
 rm -f $IMG/fileio.img
 lun=$((lun + 1))
 
-# vhostio-runner at its default log level (info), without D-Bus.
-log "vhostio-runner"
-: >"$RUNNER_LOG"
-"$VHOSTIO_BUILD/daemon/vhostio-runner" --handler-dir "$VHOSTIO_BUILD/handlers" --no-dbus >>"$RUNNER_LOG" 2>&1 &
-RUNNER_PID=$!
-for i in $(seq 1 100); do
-	grep -q ready "$RUNNER_LOG" && break
-	sleep 0.1
-done
+# user_create HBA NAME CONFIG: a user backstore of SIZE taking 1 MiB commands.
+user_create() {
+	local dir=$CFS/core/user_$1/$2
+	mkdir -p "$dir" && echo -n "hw_max_sectors=$USER_MAX_SECTORS" >"$dir/control" &&
+		user_backstore_create "$1" "$2" "$3" $SIZE
+}
 
-for h in ram file; do
-	log "vhostio user:$h"
-	cfg=ram/bench_$h
-	[ $h = file ] && cfg="file/$IMG/user-file.img;create"
-	if user_backstore_create 1 bench_$h "$cfg" $SIZE && loop_add $lun user_1 bench_$h && dev=$(loop_dev $lun); then
-		bench_dev user:$h "$dev" "$RUNNER_PID"
-	else
-		record user:$h - error "setup failed" - -
-	fi
-	loop_lun_remove $lun
-	user_backstore_remove 1 bench_$h
-	lun=$((lun + 1))
-done
-rm -f $IMG/user-file.img
+# start_vhostio_runner [OPTIONS]: at the default log level (info), without D-Bus.
+start_vhostio_runner() {
+	: >"$RUNNER_LOG"
+	"$VHOSTIO_BUILD/daemon/vhostio-runner" --handler-dir "$VHOSTIO_BUILD/handlers" --no-dbus "$@" \
+		>>"$RUNNER_LOG" 2>&1 &
+	RUNNER_PID=$!
+	for i in $(seq 1 100); do
+		grep -q ready "$RUNNER_LOG" && break
+		sleep 0.1
+	done
+}
+
+# bench_vhostio SUFFIX [FILTER]: user:ram and user:file rows named user:H SUFFIX.
+bench_vhostio() {
+	local h cfg
+	for h in ram file; do
+		log "vhostio user:$h$1"
+		cfg=ram/bench_$h
+		[ $h = file ] && cfg="file/$IMG/user-file.img;create"
+		if user_create 1 bench_$h "$cfg" && loop_add $lun user_1 bench_$h && dev=$(loop_dev $lun); then
+			bench_dev "user:$h$1" "$dev" "$RUNNER_PID" "${2:-.}"
+		else
+			record "user:$h$1" - error "setup failed" - -
+		fi
+		loop_lun_remove $lun
+		user_backstore_remove 1 bench_$h
+		rm -f $IMG/user-file.img
+		lun=$((lun + 1))
+	done
+}
+
+log "vhostio-runner, busy-poll window $POLL_US us, 4k jobs"
+start_vhostio_runner --poll-us "$POLL_US"
+bench_vhostio "+poll$POLL_US" "^rand.*-4k-"
+kill -TERM "$RUNNER_PID" && wait "$RUNNER_PID"
+
+log "vhostio-runner"
+start_vhostio_runner
+bench_vhostio ""
 
 # ------------------------------------------------------------ the vhost path
 log "vhost: rd_mcp vs user:ram"
-if rd_create vr0 $SIZE && user_backstore_create 1 vram0 ram/vram0 $SIZE &&
+if rd_create vr0 $SIZE && user_create 1 vram0 ram/vram0 &&
 	vhost_target_create && vhost_lun_add 0 rd_mcp_1/vr0 && vhost_lun_add 1 user_1/vram0; then
 	for l in 0 1; do
 		name=rd_mcp pid=""
@@ -199,7 +234,7 @@ if [ -x $TCMU_RUNNER ]; then
 	TPID=$!
 	sleep 3
 	truncate -s $SIZE $IMG/tcmu.raw
-	if kill -0 $TPID && user_backstore_create 2 bench_qcow "qcow/$IMG/tcmu.raw" $SIZE &&
+	if kill -0 $TPID && user_create 2 bench_qcow "qcow/$IMG/tcmu.raw" &&
 		loop_add $lun user_2 bench_qcow && dev=$(loop_dev $lun); then
 		bench_dev tcmu-runner "$dev" "$TPID"
 	else
@@ -217,10 +252,10 @@ fi
 
 # ------------------------------------------------------------ the JSON
 echo "@@BENCH-JSON-BEGIN@@"
-$PY - "$INDEX" "$CLK_TCK" "$RUNTIME" "$SIZE_MIB" <<'EOF'
+USER_MAX_SECTORS=$USER_MAX_SECTORS $PY - "$INDEX" "$CLK_TCK" "$RUNTIME" "$SIZE_MIB" <<'EOF'
 import json, os, sys
 index, clk, runtime, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-res = {"guest": {"nproc": os.cpu_count(), "kernel": os.uname().release,
+res = {"user_hw_max_sectors": int(os.environ.get("USER_MAX_SECTORS", "0")) or None, "guest": {"nproc": os.cpu_count(), "kernel": os.uname().release,
                  "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
                               if l.startswith("model name")), "?")},
        "runtime_s": runtime, "size_mib": size, "results": []}
