@@ -557,12 +557,41 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#else
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
+static bool fd_readable(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
+}
+
+/* The handler's watched fd is ready: let it reap, then serve what followed. */
+static void serve_watch(struct vhostio_device *dev)
+{
+	batch_device = dev;
+	dev->watch_ready(dev, dev->watch_arg);
+	run_deferred(dev);
+	batch_device = NULL;
+	device_process_ring(dev); /* and kick for the completions */
+}
+
 /*
  * Spin up to poll_ns for the next command instead of sleeping in poll():
  * at queue depth > 1 the initiator usually sends more within microseconds,
  * and each sleep costs a poll(), a read() of the uio count and two context
  * switches.  The uio events counted meanwhile make the next poll() return
- * at once; that turn finds the ring empty and costs one pass.
+ * at once; that turn finds the ring empty and costs one pass.  Handler
+ * completions (the watched fd, e.g. io_uring's eventfd) are served while
+ * spinning too, or they would wait for the window to close.
  */
 static void busy_poll(struct vhostio_device *dev, uint64_t poll_ns)
 {
@@ -575,9 +604,16 @@ static void busy_poll(struct vhostio_device *dev, uint64_t poll_ns)
 			deadline = now_ns() + poll_ns;
 			continue;
 		}
-		__builtin_ia32_pause();
-		/* Read the clock only every few spins: it is the expensive part. */
-		if (++spins % 64 == 0 && now_ns() >= deadline)
+		cpu_relax();
+		/* The system calls below only every few spins. */
+		if (++spins % 64)
+			continue;
+		if (dev->watch_fd >= 0 && dev->watch_ready && fd_readable(dev->watch_fd)) {
+			serve_watch(dev);
+			deadline = now_ns() + poll_ns;
+			continue;
+		}
+		if (now_ns() >= deadline)
 			break;
 	}
 }

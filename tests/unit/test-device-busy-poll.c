@@ -1,6 +1,8 @@
 /* The busy-poll window: within it, a command queued without an interrupt
- * is still served; with the window at 0 the command thread sleeps until
- * the next interrupt. */
+ * is still served, and so is the handler's watched fd (its completions must
+ * not wait for the window to close); with the window at 0 the command
+ * thread sleeps until the next interrupt. */
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,6 +17,24 @@ static bool completed_within(struct fixture *f, uint16_t id, int ms)
 		usleep(1000);
 	}
 	return __atomic_load_n(&f->sim.results[id].done, __ATOMIC_ACQUIRE);
+}
+
+static int watch_calls;
+
+static void watch_ready(struct vhostio_device *dev, void *arg)
+{
+	uint64_t n;
+	(void)dev;
+	if (read(*(int *)arg, &n, sizeof(n)) == sizeof(n))
+		__atomic_add_fetch(&watch_calls, 1, __ATOMIC_RELEASE);
+}
+
+static bool watch_called_within(int calls, int ms)
+{
+	for (int waited = 0; waited < ms; waited++, usleep(1000))
+		if (__atomic_load_n(&watch_calls, __ATOMIC_ACQUIRE) >= calls)
+			return true;
+	return false;
 }
 
 static uint16_t submit_read(struct fixture *f, uint32_t lba)
@@ -32,6 +52,9 @@ int main(void)
 	uint32_t one = 1;
 	CHECK(pipe(irq) == 0, "pipe");
 
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	CHECK(efd >= 0 && vhostio_device_watch_fd(f->dev, efd, watch_ready, &efd) == 0, "watch an eventfd");
+
 	/* A window far longer than this test's gaps. */
 	device_set_poll_ns(f->dev, 2000ull * 1000 * 1000);
 	CHECK(device_start_thread(f->dev, irq[0]) == 0, "start");
@@ -48,6 +71,11 @@ int main(void)
 	CHECK(completed_within(f, polled, 1000), "command served inside the poll window without an interrupt");
 	CHECK_GOOD(f, polled);
 
+	/* Still inside the window (it restarted with that command). */
+	uint64_t tick = 1;
+	CHECK(write(efd, &tick, sizeof(tick)) == sizeof(tick), "signal the watched fd");
+	CHECK(watch_called_within(1, 500), "watched fd served while spinning (%d calls)", watch_calls);
+
 	/* Window 0: after the pending wake-ups are consumed the thread sleeps. */
 	device_set_poll_ns(f->dev, 0);
 	usleep(2100 * 1000); /* let the running window end */
@@ -58,6 +86,7 @@ int main(void)
 	CHECK_GOOD(f, slept);
 
 	fx_free(f);
+	close(efd);
 	close(irq[0]);
 	close(irq[1]);
 	return test_exit();
