@@ -256,6 +256,7 @@ USER_MAX_SECTORS=$USER_MAX_SECTORS $PY - "$INDEX" "$CLK_TCK" "$RUNTIME" "$SIZE_M
 import json, os, sys
 index, clk, runtime, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 res = {"user_hw_max_sectors": int(os.environ.get("USER_MAX_SECTORS", "0")) or None, "guest": {"nproc": os.cpu_count(), "kernel": os.uname().release,
+                 "clocksource": open("/sys/devices/system/clocksource/clocksource0/current_clocksource").read().strip(),
                  "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
                               if l.startswith("model name")), "?")},
        "runtime_s": runtime, "size_mib": size, "results": []}

@@ -10,7 +10,10 @@
 #   --runtime   seconds per job (default 3: enough under TCG; use 20+ on KVM)
 #   --size      LUN size / region addressed, MiB (default 256)
 #   --json      also write every figure as one JSON object to FILE
-# Env: VHOSTIO_VM_ACCEL=kvm|tcg is passed to run-in-vm.sh.
+# Env: VHOSTIO_VM_ACCEL=kvm|tcg is passed to run-in-vm.sh; VHOSTIO_VM_APPEND
+#      (extra guest kernel parameters) defaults to "clocksource=tsc tsc=reliable":
+#      fio reads the clock around every I/O, and the HPET the guest would
+#      otherwise pick is an emulated MMIO device (slow, serialising) under TCG.
 set -euo pipefail
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 REPO=$(cd "$BENCH/.." && pwd -P)
@@ -22,7 +25,7 @@ while [ $# -gt 0 ]; do
 	--runtime) runtime=$2 && shift 2 ;;
 	--size) size=$2 && shift 2 ;;
 	--json) json=$2 && shift 2 ;;
-	-h | --help) sed -n '2,14p' "$0" && exit 0 ;;
+	-h | --help) sed -n '2,16p' "$0" && exit 0 ;;
 	-*) echo "vm-bench: unknown option $1" >&2 && exit 2 ;;
 	*) build=$1 && shift ;;
 	esac
@@ -37,7 +40,8 @@ log=$(mktemp "${TMPDIR:-/tmp}/vm-bench.XXXXXX.log")
 timeout=$((600 + 70 * runtime))
 echo "vm-bench: log in $log" >&2
 set +e
-VHOSTIO_BUILD=$build "$REPO/tests/vm/run-in-vm.sh" --timeout "$timeout" --mem 3072 \
+VHOSTIO_VM_APPEND=${VHOSTIO_VM_APPEND-clocksource=tsc tsc=reliable} \
+	VHOSTIO_BUILD=$build "$REPO/tests/vm/run-in-vm.sh" --timeout "$timeout" --mem 3072 \
 	"$BENCH/guest-bench.sh" "$runtime" "$size" 2>&1 | tee "$log" |
 	grep --line-buffered -E '^(bench|run-in-vm):' >&2
 vmrc=${PIPESTATUS[0]}
@@ -57,9 +61,9 @@ res["accel"] = a.group(1) if a else "?"
 res["host"] = {"nproc": os.cpu_count(),
                "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
                             if l.startswith("model name")), "?")}
-print("machine: host %d CPUs, %s; VM: accel=%s, %d vCPUs, kernel %s; %d s per job, %d MiB region"
+print("machine: host %d CPUs, %s; VM: accel=%s, %d vCPUs, kernel %s, clocksource %s; %d s per job, %d MiB region"
       % (res["host"]["nproc"], res["host"]["cpu"], res["accel"], res["guest"]["nproc"],
-         res["guest"]["kernel"], res["runtime_s"], res["size_mib"]))
+         res["guest"]["kernel"], res["guest"].get("clocksource", "?"), res["runtime_s"], res["size_mib"]))
 if res["accel"] != "kvm":
     print("WARNING: TCG (emulated CPU) -- these figures say little about real speed")
 
