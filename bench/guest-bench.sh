@@ -184,6 +184,12 @@ bench_vhostio() {
 		fi
 		loop_lun_remove $lun
 		user_backstore_remove 1 bench_$h
+		# The runner logs how it served the ring when the device goes.
+		for _ in $(seq 1 20); do
+			grep -q "1/bench_$h: served" "$RUNNER_LOG" && break
+			sleep 0.1
+		done
+		record "user:$h$1" - stats "$(grep -o "1/bench_$h: served.*" "$RUNNER_LOG" | tail -n 1)" - -
 		rm -f $IMG/user-file.img
 		lun=$((lun + 1))
 	done
@@ -263,6 +269,9 @@ res = {"user_hw_max_sectors": int(os.environ.get("USER_MAX_SECTORS", "0")) or No
 for line in open(index):
     bs, wl, kind, path, t0, t1 = line.rstrip("\n").split("\t")
     r = {"backstore": bs, "workload": wl, "status": "ok"}
+    if kind == "stats":
+        res.setdefault("ring_stats", {})[bs] = path
+        continue
     if kind in ("error", "skipped"):
         r.update(status=kind, why=path)
         res["results"].append(r)

@@ -117,6 +117,11 @@ for wl in fio_wl:
             print("  ratio %-32s IOPS %5s   p99 %5s" % (a + "/" + b, ratio(g(a), g(b), "iops"),
                                                      ratio(g(a), g(b), "p99_us")))
 
+if res.get("ring_stats"):
+    print("\n== how vhostio-runner served each LUN (all its jobs, prefill included; logged at removal)")
+    for bs, line in res["ring_stats"].items():
+        print("  %-18s %s" % (bs, line.split(": ", 1)[-1] if line else "(not logged)"))
+
 # Issue #6's targets, each a ratio of IOPS (MB/s for 1M) from this run.
 targets = [("user:ram", "rd_mcp", w, 0.95) for w in ("randread-4k-qd32", "randwrite-4k-qd32")]
 targets += [("user:file", "fileio", w, 0.95) for w in ("randread-4k-qd32", "randwrite-4k-qd32")]

@@ -6,6 +6,7 @@
  * the kernel.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,6 +265,7 @@ static bool tail_moved_locked(struct vhostio_device *dev)
 
 static void kick(struct vhostio_device *dev)
 {
+	__atomic_add_fetch(&dev->stats.kicks, 1, __ATOMIC_RELAXED);
 	int ret = dev->transport.kick(dev->transport.opaque);
 	if (ret < 0)
 		vhostio_device_log(dev, VHOSTIO_LOG_ERROR, "cannot notify the kernel: %s", strerror(-ret));
@@ -474,6 +476,7 @@ int device_process_ring(struct vhostio_device *dev)
 		if (n == 0)
 			break;
 		taken += (int)n;
+		dev->stats.commands += n;
 		for (unsigned i = 0; i < n; i++) {
 			if (results[i] == RING_BAD_CMD)
 				device_complete(ios[i], &ios[i]->cmd.bad, UINT32_MAX);
@@ -510,6 +513,7 @@ static int serve_events(struct vhostio_device *dev, int timeout_ms)
 
 	if (poll(pfd, PFD_COUNT, timeout_ms) < 0)
 		return errno == EINTR ? 0 : -errno;
+	dev->stats.wakeups++;
 	if (pfd[PFD_STOP].revents)
 		return -ECANCELED;
 	if (pfd[PFD_UIO].revents & POLLIN) {
@@ -600,7 +604,7 @@ static void busy_poll(struct vhostio_device *dev, uint64_t poll_ns)
 
 	while (!__atomic_load_n(&dev->paused, __ATOMIC_ACQUIRE)) {
 		if (ring_has_entries(&dev->ring) || __atomic_load_n(&dev->n_deferred, __ATOMIC_ACQUIRE)) {
-			device_process_ring(dev);
+			dev->stats.polled += (uint64_t)device_process_ring(dev);
 			deadline = now_ns() + poll_ns;
 			continue;
 		}
@@ -875,6 +879,17 @@ int device_unquiesce(struct vhostio_device *dev)
 	return start_threads(dev);
 }
 
+static void log_stats(struct vhostio_device *dev)
+{
+	uint64_t n = dev->stats.commands, kicks = __atomic_load_n(&dev->stats.kicks, __ATOMIC_RELAXED);
+	if (!n)
+		return;
+	vhostio_device_log(dev, VHOSTIO_LOG_INFO,
+			   "served %" PRIu64 " commands: %.2f per wake-up, %.2f per kick, %.1f%% found by busy-polling",
+			   n, dev->stats.wakeups ? (double)n / (double)dev->stats.wakeups : 0.0,
+			   kicks ? (double)n / (double)kicks : 0.0, 100.0 * (double)dev->stats.polled / (double)n);
+}
+
 void device_destroy(struct vhostio_device *dev, int timeout_ms)
 {
 	/* Closing the handler under requests it still owns would let their
@@ -883,6 +898,7 @@ void device_destroy(struct vhostio_device *dev, int timeout_ms)
 	while (!wait_drained(dev, timeout_ms))
 		vhostio_device_log(dev, VHOSTIO_LOG_ERROR, "still waiting for the handler to finish");
 	finish_quiesce(dev);
+	log_stats(dev);
 	device_close_handler(dev);
 	if (dev->wake_fd >= 0)
 		close(dev->wake_fd);

@@ -123,6 +123,16 @@ struct vhostio_device {
 	/* After a batch, spin this long for the next command before sleeping (atomic). */
 	uint64_t poll_ns;
 
+	/* How the ring was served, logged when the device goes (what batching
+	 * and polling achieve).  Only the command thread writes them, except
+	 * kicks (atomic: completions on other threads kick too). */
+	struct {
+		uint64_t commands;       /* taken off the ring */
+		uint64_t wakeups;        /* returns from poll() */
+		uint64_t polled;         /* commands found while busy-polling */
+		uint64_t kicks;          /* notifications to the kernel */
+	} stats;
+
 	struct vhostio_device *next;     /* ctx's device list */
 };
 

@@ -61,6 +61,13 @@ check "... with the reason" grep -q "bad --poll-us '2000000'" <<<"$out"
 
 check "LUN removed" loop_lun_remove 0
 check "backstore removed" user_backstore_remove 1 poll0
+stats=$(grep -o "1/poll0: served .*" "$RUNNER_LOG" | tail -n 1)
+echo "runner: $stats"
+served=$(sed -n 's/.*served \([0-9]*\) commands.*/\1/p' <<<"$stats")
+polled=$(sed -n 's/.*, \([0-9.]*\)% found by busy-polling.*/\1/p' <<<"$stats")
+# 4 verify runs of 16 MiB in 4 KiB commands, written and read back, + the pattern.
+check "the ring statistics are logged at removal (${served:-?} commands)" test "${served:-0}" -gt 16384
+check "some commands were found by busy-polling (${polled:-?}%)" awk "BEGIN {exit !(${polled:-0} > 0)}"
 kill -TERM "$RUNNER_PID" && wait "$RUNNER_PID"
 check "runner exited 0" test $? -eq 0
 finish
