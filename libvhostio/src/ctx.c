@@ -70,7 +70,7 @@ struct vhostio_ctx {
 
 	struct tcmu_netlink *nl;
 	bool reply_mode;
-	uint64_t poll_ns;            /* busy-poll window of every device (atomic) */
+	uint64_t poll_ns;            /* busy-poll window of every device */
 };
 
 const char *vhostio_version(void)
@@ -83,7 +83,7 @@ int vhostio_ctx_set_poll_us(struct vhostio_ctx *ctx, unsigned int us)
 	if (us > VHOSTIO_MAX_POLL_US)
 		return -EINVAL;
 	pthread_mutex_lock(&ctx->lock);
-	__atomic_store_n(&ctx->poll_ns, (uint64_t)us * 1000, __ATOMIC_RELAXED);
+	ctx->poll_ns = (uint64_t)us * 1000;
 	for (struct vhostio_device *dev = ctx->devices; dev; dev = dev->next)
 		device_set_poll_ns(dev, (uint64_t)us * 1000);
 	pthread_mutex_unlock(&ctx->lock);
@@ -401,7 +401,6 @@ static int attach_device(struct vhostio_ctx *ctx, const char *uio_name, unsigned
 	struct device_transport transport = { .kick = uio_kick, .opaque = (void *)(intptr_t)fd };
 	ret = device_create(&dev, &info, h, map, map_size, transport);
 	if (ret == 0) {
-		device_set_poll_ns(dev, __atomic_load_n(&ctx->poll_ns, __ATOMIC_RELAXED));
 		ret = device_start_thread(dev, fd);
 		if (ret < 0)
 			device_destroy(dev, 0);
@@ -414,8 +413,9 @@ static int attach_device(struct vhostio_ctx *ctx, const char *uio_name, unsigned
 	pthread_mutex_lock(&ctx->lock);
 	dev->next = ctx->devices;
 	ctx->devices = dev;
-	/* Again, now that vhostio_ctx_set_poll_us() can see it. */
-	device_set_poll_ns(dev, __atomic_load_n(&ctx->poll_ns, __ATOMIC_RELAXED));
+	/* Under the lock that vhostio_ctx_set_poll_us() takes: no update is lost.
+	 * (Until here the thread serves without a window, which is harmless.) */
+	device_set_poll_ns(dev, ctx->poll_ns);
 	pthread_mutex_unlock(&ctx->lock);
 	__atomic_add_fetch(&ctx->n_devices, 1, __ATOMIC_RELAXED);
 	vhostio_device_log(dev, VHOSTIO_LOG_INFO, "serving %s: %" PRIu64 " blocks of %u bytes, uio%u, ring %u bytes",

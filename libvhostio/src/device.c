@@ -499,6 +499,24 @@ int device_process_ring(struct vhostio_device *dev)
 	return taken;
 }
 
+/*
+ * Serve what is ready: the handler's watched fd (when 'watch'), deferred
+ * steps, then the ring (which kicks for every completion made here).
+ * Returns commands taken.
+ */
+static int serve_ready(struct vhostio_device *dev, bool watch)
+{
+	struct vhostio_device *prev_thread = command_thread_of;
+	command_thread_of = dev;
+	batch_device = dev;
+	if (watch && dev->watch_ready)
+		dev->watch_ready(dev, dev->watch_arg);
+	run_deferred(dev);
+	batch_device = NULL;
+	command_thread_of = prev_thread;
+	return device_process_ring(dev);
+}
+
 enum { PFD_UIO, PFD_STOP, PFD_WAKE, PFD_WATCH, PFD_COUNT };
 
 /* Wait for events and serve them.  Returns commands taken, or -errno to stop. */
@@ -532,16 +550,7 @@ static int serve_events(struct vhostio_device *dev, int timeout_ms)
 		if (read(dev->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 			return -errno;
 	}
-
-	struct vhostio_device *prev_thread = command_thread_of;
-	command_thread_of = dev;
-	batch_device = dev;
-	if (pfd[PFD_WATCH].revents && dev->watch_ready)
-		dev->watch_ready(dev, dev->watch_arg);
-	run_deferred(dev);
-	batch_device = NULL;
-	command_thread_of = prev_thread;
-	return device_process_ring(dev);
+	return serve_ready(dev, pfd[PFD_WATCH].revents != 0);
 }
 
 int device_serve_once(struct vhostio_device *dev, int timeout_ms)
@@ -578,16 +587,6 @@ static bool fd_readable(int fd)
 	return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
 }
 
-/* The handler's watched fd is ready: let it reap, then serve what followed. */
-static void serve_watch(struct vhostio_device *dev)
-{
-	batch_device = dev;
-	dev->watch_ready(dev, dev->watch_arg);
-	run_deferred(dev);
-	batch_device = NULL;
-	device_process_ring(dev); /* and kick for the completions */
-}
-
 /*
  * Spin up to poll_ns for the next command instead of sleeping in poll():
  * at queue depth > 1 the initiator usually sends more within microseconds,
@@ -603,22 +602,21 @@ static void busy_poll(struct vhostio_device *dev, uint64_t poll_ns)
 	unsigned spins = 0;
 
 	while (!__atomic_load_n(&dev->paused, __ATOMIC_ACQUIRE)) {
-		if (ring_has_entries(&dev->ring) || __atomic_load_n(&dev->n_deferred, __ATOMIC_ACQUIRE)) {
-			dev->stats.polled += (uint64_t)device_process_ring(dev);
-			deadline = now_ns() + poll_ns;
-			continue;
+		bool ready = ring_has_entries(&dev->ring) || __atomic_load_n(&dev->n_deferred, __ATOMIC_ACQUIRE);
+		bool watch = false;
+		if (!ready) {
+			cpu_relax();
+			/* The system calls below only every few spins. */
+			if (++spins % 64)
+				continue;
+			watch = dev->watch_fd >= 0 && dev->watch_ready && fd_readable(dev->watch_fd);
+			if (!watch && now_ns() >= deadline)
+				break;
 		}
-		cpu_relax();
-		/* The system calls below only every few spins. */
-		if (++spins % 64)
-			continue;
-		if (dev->watch_fd >= 0 && dev->watch_ready && fd_readable(dev->watch_fd)) {
-			serve_watch(dev);
+		if (ready || watch) {
+			dev->stats.polled += (uint64_t)serve_ready(dev, watch);
 			deadline = now_ns() + poll_ns;
-			continue;
 		}
-		if (now_ns() >= deadline)
-			break;
 	}
 }
 

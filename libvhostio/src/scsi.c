@@ -355,7 +355,8 @@ static int field_msb(uint8_t opcode, unsigned byte, int bit, uint8_t allowed)
 /* Refuse any CDB bit the command does not use, naming the highest one. */
 static bool cdb_bits_ok(const struct vhostio_device *dev, struct vhostio_io *io, const struct scsi_command *c)
 {
-	/* Fast path: the CDB buffer is 16 bytes, zero past the command's length. */
+	/* Fast path: two ANDs over the first 16 CDB bytes (bytes past the
+	 * command's length are accepted by its mask). */
 	_Static_assert(sizeof(io->cmd.cdb) >= 16, "CDB buffer holds 16 bytes");
 	const uint64_t *accept = scsi_index.accept[c - scsi_commands];
 	uint64_t lo, hi, fua_off = 0;
