@@ -17,16 +17,10 @@
 #include <vhostio/initiator.h>
 
 #include "log.h"
-#include "vhost_fabric.h"
 
 #define DEFAULT_ROOT "/sys/kernel/config/target"
 
 static const char *root = DEFAULT_ROOT;
-
-void vhost_fabric_set_root(const char *r)
-{
-	root = r ? r : DEFAULT_ROOT;
-}
 
 /* The kernel accepts naa., fc. and iqn. names; refuse anything that could
  * walk out of the tree. */

@@ -92,14 +92,13 @@ check "libvhostio.so and libvhostio.so.0 are the same file" \
 for h in ram file; do
 	check "$libdir/vhostio/handler_$h.so" test -f "$L/vhostio/handler_$h.so"
 done
-for h in vhostio.h handler.h; do
+for h in common.h vhostio.h handler.h initiator.h vhost_fabric.h; do
 	check "$includedir/vhostio/$h" test -f "$P/$includedir/vhostio/$h"
 done
 check "$sbindir/vhostio-runner is executable" test -f "$P/$sbindir/vhostio-runner" -a -x "$P/$sbindir/vhostio-runner"
 check "vhostio-runner is not in bin/" test ! -e "$P/bin/vhostio-runner"
 bindir=$(cache CMAKE_INSTALL_BINDIR)
 check "$bindir/vhostio-io (the vhost-scsi initiator CLI) is executable" test -x "$P/$bindir/vhostio-io"
-check "$includedir/vhostio/initiator.h" test -f "$P/$includedir/vhostio/initiator.h"
 for m in man8/vhostio-runner.8 man3/vhostio-handler.3 man1/vhostio-io.1; do
 	check "$mandir/$m" test -f "$P/$mandir/$m"
 done

@@ -28,68 +28,18 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include <vhostio/common.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define VHOSTIO_API_VERSION 1
 
-#if defined(__GNUC__) || defined(__clang__)
-#define VHOSTIO_EXPORT __attribute__((visibility("default")))
-#define VHOSTIO_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
-#else
-#define VHOSTIO_EXPORT
-#define VHOSTIO_PRINTF(fmt, args)
-#endif
-
 /* A TCMU device being served.  Owned by the library. */
 struct vhostio_device;
 /* One SCSI command's data request handed to a handler.  Owned by the library. */
 struct vhostio_io;
-
-/* SAM status codes used on the command path. */
-enum vhostio_sam_status {
-	VHOSTIO_SAM_GOOD = 0x00,
-	VHOSTIO_SAM_CHECK_CONDITION = 0x02,
-	VHOSTIO_SAM_BUSY = 0x08,
-	VHOSTIO_SAM_TASK_SET_FULL = 0x28,
-};
-
-/* SPC sense keys. */
-enum vhostio_sense_key {
-	VHOSTIO_SENSE_NO_SENSE = 0x0,
-	VHOSTIO_SENSE_NOT_READY = 0x2,
-	VHOSTIO_SENSE_MEDIUM_ERROR = 0x3,
-	VHOSTIO_SENSE_HARDWARE_ERROR = 0x4,
-	VHOSTIO_SENSE_ILLEGAL_REQUEST = 0x5,
-	VHOSTIO_SENSE_UNIT_ATTENTION = 0x6,
-	VHOSTIO_SENSE_DATA_PROTECT = 0x7,
-	VHOSTIO_SENSE_ABORTED_COMMAND = 0xb,
-	VHOSTIO_SENSE_MISCOMPARE = 0xe,
-};
-
-/*
- * The outcome of a SCSI command: a SAM status and, for CHECK CONDITION,
- * the sense data that explains it.  The library formats the sense bytes.
- */
-struct vhostio_scsi_status {
-	uint8_t status;      /* enum vhostio_sam_status */
-	uint8_t sense_key;   /* enum vhostio_sense_key */
-	uint8_t asc;         /* additional sense code */
-	uint8_t ascq;        /* additional sense code qualifier */
-	uint8_t info_valid;  /* 1: 'info' goes into the INFORMATION field */
-	uint8_t sks_valid;   /* 1: 'sks' holds sense-key specific bytes 15..17 */
-	uint8_t sks[3];      /* e.g. field pointer: C/D, BPV, bit, byte (SPC-4 4.5.2.4.2) */
-	uint64_t info;       /* e.g. LBA of a medium error, miscompare offset */
-};
-
-/* Log levels for vhostio_log() and vhostio_set_log_level(). */
-enum vhostio_log_level {
-	VHOSTIO_LOG_ERROR = 0,
-	VHOSTIO_LOG_WARN = 1,
-	VHOSTIO_LOG_INFO = 2,
-	VHOSTIO_LOG_DEBUG = 3,
-};
 
 /*
  * Returned by a data callback that has taken ownership of the request and
@@ -331,9 +281,8 @@ VHOSTIO_EXPORT void vhostio_io_complete(struct vhostio_io *io, int result);
 VHOSTIO_EXPORT void vhostio_io_complete_scsi(struct vhostio_io *io,
 					     const struct vhostio_scsi_status *st);
 
-/* ---- Logging ---- */
+/* ---- Logging (vhostio_log() and the levels are in <vhostio/common.h>) ---- */
 
-VHOSTIO_EXPORT void vhostio_log(int level, const char *fmt, ...) VHOSTIO_PRINTF(2, 3);
 VHOSTIO_EXPORT void vhostio_device_log(const struct vhostio_device *dev, int level,
 				       const char *fmt, ...) VHOSTIO_PRINTF(3, 4);
 

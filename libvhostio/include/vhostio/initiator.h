@@ -27,7 +27,10 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include <vhostio/handler.h> /* VHOSTIO_EXPORT, SAM status and sense keys */
+#include <vhostio/common.h>
+/* The fabric management calls lived here until 1.2; kept visible for
+ * programs written against 1.1. */
+#include <vhostio/vhost_fabric.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -168,20 +171,6 @@ struct vhostio_scsi_event {
  */
 VHOSTIO_EXPORT int vhostio_initiator_events(struct vhostio_initiator *ini, struct vhostio_scsi_event *ev, int max);
 VHOSTIO_EXPORT int vhostio_initiator_event_fd(const struct vhostio_initiator *ini);
-
-/* ---- vhost fabric configuration in configfs (target/vhost) ---- */
-
-/*
- * Create naa.<...>/tpgt_<tpgt> with an I_T nexus (initiator name, same
- * prefix; NULL: the WWPN itself).  Existing directories are reused; an
- * existing nexus with another name is -EEXIST.
- */
-VHOSTIO_EXPORT int vhostio_vhost_target_create(const char *wwpn, uint16_t tpgt, const char *nexus_wwn);
-/* Unlink every LUN, drop the nexus, remove the TPG and, if empty, the WWN. */
-VHOSTIO_EXPORT int vhostio_vhost_target_remove(const char *wwpn, uint16_t tpgt);
-/* Export a backstore ("core/<hba>/<name>", e.g. "rd_mcp_1/r0" or "user_1/lun0") as LUN 'lun'. */
-VHOSTIO_EXPORT int vhostio_vhost_lun_add(const char *wwpn, uint16_t tpgt, uint16_t lun, const char *backstore);
-VHOSTIO_EXPORT int vhostio_vhost_lun_remove(const char *wwpn, uint16_t tpgt, uint16_t lun);
 
 #ifdef __cplusplus
 }

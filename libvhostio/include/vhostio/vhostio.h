@@ -25,15 +25,7 @@ extern "C" {
 
 struct vhostio_ctx;
 
-/* Library version, "MAJOR.MINOR.PATCH". */
-VHOSTIO_EXPORT const char *vhostio_version(void);
-
-/* Messages at or below 'level' (enum vhostio_log_level) are emitted. */
-VHOSTIO_EXPORT void vhostio_set_log_level(int level);
-VHOSTIO_EXPORT int vhostio_get_log_level(void);
-/* Replace the default sink (stderr).  fn == NULL restores it. */
-typedef void (*vhostio_log_fn)(void *opaque, int level, const char *msg);
-VHOSTIO_EXPORT void vhostio_set_log_fn(vhostio_log_fn fn, void *opaque);
+/* vhostio_version() and the log settings are in <vhostio/common.h>. */
 
 VHOSTIO_EXPORT int vhostio_ctx_new(struct vhostio_ctx **ctxp);
 
