@@ -13,10 +13,10 @@
 # run goes on; the exit status is 0 whenever the JSON was printed.
 set -u
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd -P)
-TESTS=$BENCH_DIR/../tests/vm/guest
-# shellcheck source=../tests/vm/guest/lib-lio.sh
+TESTS=$BENCH_DIR/../tests/vm/guest/lib
+# shellcheck source=../tests/vm/guest/lib/lib-lio.sh
 . "$TESTS/lib-lio.sh"
-# shellcheck source=../tests/vm/guest/lib-vhost.sh
+# shellcheck source=../tests/vm/guest/lib/lib-vhost.sh
 . "$TESTS/lib-vhost.sh"
 
 RUNTIME=${1:-3}

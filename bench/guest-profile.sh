@@ -6,8 +6,8 @@
 # Usage: guest-profile.sh [SECONDS]
 set -u
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd -P)
-. "$BENCH_DIR/../tests/vm/guest/lib-lio.sh"
-. "$BENCH_DIR/../tests/vm/guest/lib-vhost.sh"
+. "$BENCH_DIR/../tests/vm/guest/lib/lib-lio.sh"
+. "$BENCH_DIR/../tests/vm/guest/lib/lib-vhost.sh"
 SECS=${1:-8}
 SIZE=$((256 * MB))
 OUT=/tmp/profile-out

@@ -8,4 +8,4 @@ src=$(cd "$(dirname "$0")/.." && pwd -P)
 "$src/scripts/install-deps.sh"
 "$src/scripts/build.sh"
 export VHOSTIO_BUILD=$src/build
-exec "$src/tests/vm/run-in-vm.sh" --timeout 600 "$src/tests/vm/guest/demo.sh"
+exec "$src/tests/vm/run-in-vm.sh" --timeout 600 "$src/tests/vm/guest/lio/demo.sh"

@@ -1,9 +1,10 @@
 #!/bin/bash
 # ctest-style self-test of the VM harness: exit 0 pass, 1 fail, 77 skip.
 #
-# One boot runs guest/harness-check.sh, which checks the guest environment and
-# then exits with 3, so the same boot also proves that a script's exit status
-# (and its arguments, cwd and output) make it back through run-in-vm.sh.
+# One boot runs guest/harness/harness-check.sh, which checks the guest
+# environment and then exits with 3, so the same boot also proves that a
+# script's exit status (and its arguments, cwd and output) make it back
+# through run-in-vm.sh.
 
 set -uo pipefail
 
@@ -30,7 +31,7 @@ trap 'rm -f "$out"' EXIT
 cd "$here/guest" || exit 1
 # shellcheck disable=SC2016  # '$x' is meant literally
 "$here/run-in-vm.sh" --timeout "${VHOSTIO_VM_TEST_TIMEOUT:-300}" \
-	"$here/guest/harness-check.sh" ${kernel:+--kernel "$kernel"} \
+	"$here/guest/harness/harness-check.sh" ${kernel:+--kernel "$kernel"} \
 	--src "$src" --cwd "$PWD" --exit 3 -- "a b" '$x' '' '*' | tee "$out"
 rc=${PIPESTATUS[0]}
 

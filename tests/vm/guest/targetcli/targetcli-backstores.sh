@@ -5,7 +5,7 @@
 # is refused with the handler's own reason (nothing reaches configfs),
 # create/delete of good ones, and non-root callers may look but not act.
 set -u
-. "$(dirname "$0")/lib-targetcli.sh"
+. "$(dirname "$0")/../lib/lib-targetcli.sh"
 
 check "vhostio installed, system bus restarted" tcli_bus_setup || finish
 check "no runner before targetcli runs" test -z "$(runner_pids)"

@@ -6,9 +6,9 @@
 #
 # usage: rtslib-spec.sh [SPEC_DIR]   (default: the repo's rtslib-spec/)
 set -u
-. "$(dirname "$0")/lib-lio.sh"
+. "$(dirname "$0")/../lib/lib-lio.sh"
 
-SPEC_DIR=${1:-$(cd "$(dirname "$0")/../../.." && pwd)/rtslib-spec}
+SPEC_DIR=${1:-$(cd "$(dirname "$0")/../../../.." && pwd)/rtslib-spec}
 
 NAA_TARGET=naa.5001405c0ffee001
 NAA_INITIATOR=naa.5001405c0ffee0fe

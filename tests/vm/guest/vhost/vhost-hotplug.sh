@@ -5,8 +5,8 @@
 # delivers a TRANSPORT_RESET/RESCAN event for it, unlinking one a
 # TRANSPORT_RESET/REMOVED event; the new LUN then serves I/O.
 set -u
-. "$(dirname "$0")/lib-lio.sh"
-. "$(dirname "$0")/lib-vhost.sh"
+. "$(dirname "$0")/../lib/lib-lio.sh"
+. "$(dirname "$0")/../lib/lib-vhost.sh"
 SIZE=$((16 * MB))
 EV_OUT=/tmp/events.json
 EV_ERR=/tmp/events.err

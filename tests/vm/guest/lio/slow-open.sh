@@ -4,7 +4,7 @@
 # lifecycle work runs on a worker per device, and the kernel gets its
 # netlink answer when that work is done.
 set -u
-. "$(dirname "$0")/lib-lio.sh"
+. "$(dirname "$0")/../lib/lib-lio.sh"
 MB=$((1 << 20))
 TEST_HANDLERS=$VHOSTIO_BUILD/tests/vm/handlers
 

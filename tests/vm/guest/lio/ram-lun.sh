@@ -2,7 +2,7 @@
 # The walking skeleton's proof against the real kernel: vhostio-runner
 # serves user:ram LUNs that Linux's sd driver attaches and does I/O on.
 set -u
-. "$(dirname "$0")/lib-lio.sh"
+. "$(dirname "$0")/../lib/lib-lio.sh"
 
 SIZE=$((256 << 20))
 
@@ -101,7 +101,7 @@ check "runner exit status 0 (got $rc)" test "$rc" -eq 0
 check "runner logged its stop" runner_log_has "stopped"
 
 say "without the runner, removing a backstore does not hang"
-check "LUN 1 unlinked" timeout 20 bash -c ". $(dirname "$0")/lib-lio.sh; loop_lun_remove 1"
+check "LUN 1 unlinked" timeout 20 bash -c ". $(dirname "$0")/../lib/lib-lio.sh; loop_lun_remove 1"
 check "ram1 backstore removed" timeout 20 rmdir $CFS/core/user_1/ram1
 
 finish

@@ -7,8 +7,8 @@
 # appear on D-Bus, a bad file keeps the settings.  A handler open that
 # takes 8 s stalls neither D-Bus replies nor other devices.
 set -u
-. "$(dirname "$0")/lib-lio.sh"
-. "$(dirname "$0")/lib-dbus.sh"
+. "$(dirname "$0")/../lib/lib-lio.sh"
+. "$(dirname "$0")/../lib/lib-dbus.sh"
 MB=$((1 << 20))
 TEST_HANDLERS=$VHOSTIO_BUILD/tests/vm/handlers
 not() { ! "$@"; }

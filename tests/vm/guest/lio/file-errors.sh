@@ -4,7 +4,7 @@
 # DATA PROTECT / SPACE ALLOCATION FAILED, the runner lives, and writes work
 # again once space is freed.
 set -u
-. "$(dirname "$0")/lib-lio.sh"
+. "$(dirname "$0")/../lib/lib-lio.sh"
 MB=$((1 << 20))
 FS=/mnt/small
 

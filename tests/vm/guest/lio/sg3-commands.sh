@@ -5,7 +5,7 @@
 # VERIFY, GET LBA STATUS and REPORT SUPPORTED OPERATION CODES, asserting on
 # the data each returns.  Usage: sg3-commands.sh ram|file
 set -u
-. "$(dirname "$0")/lib-lio.sh"
+. "$(dirname "$0")/../lib/lib-lio.sh"
 HANDLER=${1:?handler}
 MB=$((1 << 20))
 SIZE=$((64 * MB))

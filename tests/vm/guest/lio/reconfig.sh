@@ -5,7 +5,7 @@
 # handler reopens on the new config; bad ones are refused and the LUN keeps
 # serving).  Usage: reconfig.sh ram|file
 set -u
-. "$(dirname "$0")/lib-lio.sh"
+. "$(dirname "$0")/../lib/lib-lio.sh"
 HANDLER=${1:?handler}
 MB=$((1 << 20))
 

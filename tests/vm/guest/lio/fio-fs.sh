@@ -3,7 +3,7 @@
 # 1M, discard (blkdiscard) reads back as zeroes, ext4 mkfs/mount/fsck.
 # Usage: fio-fs.sh ram|file
 set -u
-. "$(dirname "$0")/lib-lio.sh"
+. "$(dirname "$0")/../lib/lib-lio.sh"
 HANDLER=${1:?handler}
 MB=$((1 << 20))
 SIZE=$((256 * MB))

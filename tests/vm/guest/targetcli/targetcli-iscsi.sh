@@ -6,7 +6,7 @@
 # Usage: targetcli-iscsi.sh ram|file  (fileio|ramdisk: kernel backstores,
 # for telling environment problems from vhostio ones)
 set -u
-. "$(dirname "$0")/lib-targetcli.sh"
+. "$(dirname "$0")/../lib/lib-targetcli.sh"
 KIND=${1:?kind}
 BS=$(bs_path "$KIND")/lun0
 case $KIND in ram | file) USER_BS=1 ;; *) USER_BS=0 ;; esac

@@ -5,8 +5,8 @@
 # data written before the reset reads back intact.  On rd_mcp, user:ram and
 # user:file LUNs.
 set -u
-. "$(dirname "$0")/lib-lio.sh"
-. "$(dirname "$0")/lib-vhost.sh"
+. "$(dirname "$0")/../lib/lib-lio.sh"
+. "$(dirname "$0")/../lib/lib-vhost.sh"
 BS=4096
 A=$((8 * MB))      # region written before the reset: [0, 8 MiB)
 B=$((16 * MB))     # region written during the reset: [16, 24 MiB)

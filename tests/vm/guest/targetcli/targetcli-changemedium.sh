@@ -6,7 +6,7 @@
 # file; the old file is left alone; bad requests are refused with the
 # handler's reason and the LUN keeps its medium.
 set -u
-. "$(dirname "$0")/lib-targetcli.sh"
+. "$(dirname "$0")/../lib/lib-targetcli.sh"
 BS=/backstores/user:file
 
 check "vhostio installed, system bus restarted" tcli_bus_setup || finish

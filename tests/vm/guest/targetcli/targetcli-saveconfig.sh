@@ -7,7 +7,7 @@
 # file's data reads back, unit serials are the same, the RAM LUN comes back
 # empty (its memory died with the runner), and sizes match.
 set -u
-. "$(dirname "$0")/lib-targetcli.sh"
+. "$(dirname "$0")/../lib/lib-targetcli.sh"
 
 check "vhostio installed, system bus restarted" tcli_bus_setup || finish
 check "no runner before targetcli runs" test -z "$(runner_pids)"

@@ -8,8 +8,8 @@
 # the runner itself behind a permissive policy), and a second runner
 # refuses to start while the name is owned.
 set -u
-. "$(dirname "$0")/lib-lio.sh"
-. "$(dirname "$0")/lib-dbus.sh"
+. "$(dirname "$0")/../lib/lib-lio.sh"
+. "$(dirname "$0")/../lib/lib-dbus.sh"
 MB=$((1 << 20))
 PY=/usr/bin/python3
 ACCESS_DENIED=org.freedesktop.DBus.Error.AccessDenied

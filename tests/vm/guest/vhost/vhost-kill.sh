@@ -5,8 +5,8 @@
 # serving, nothing is left stuck.  On rd_mcp and user:ram/user:file LUNs,
 # three kills each.
 set -u
-. "$(dirname "$0")/lib-lio.sh"
-. "$(dirname "$0")/lib-vhost.sh"
+. "$(dirname "$0")/../lib/lib-lio.sh"
+. "$(dirname "$0")/../lib/lib-vhost.sh"
 BS=4096
 
 vhost_setup $((32 * MB)) || finish

@@ -6,8 +6,8 @@
 # Each run has its own seed, so a block left over from an earlier run
 # cannot pass.  Usage: vhost-verify.sh [WORKING_SET_MIB]
 set -u
-. "$(dirname "$0")/lib-lio.sh"
-. "$(dirname "$0")/lib-vhost.sh"
+. "$(dirname "$0")/../lib/lib-lio.sh"
+. "$(dirname "$0")/../lib/lib-vhost.sh"
 WS=$((${1:-8} * MB))
 BS=4096
 

@@ -5,8 +5,8 @@
 # without attaching them, refuses subtypes that are taken, and drops the
 # object when the registering process goes away.
 set -u
-. "$(dirname "$0")/lib-lio.sh"
-. "$(dirname "$0")/lib-dbus.sh"
+. "$(dirname "$0")/../lib/lib-lio.sh"
+. "$(dirname "$0")/../lib/lib-dbus.sh"
 MB=$((1 << 20))
 FAKE=$(dirname "$0")/dbus-fake-handler.py
 FAKE_LOG=/tmp/fake.log

@@ -4,8 +4,8 @@
 # rd_mcp (answered by LIO core), user:ram and user:file (answered by
 # vhostio-runner's SCSI emulation through target_core_user).
 set -u
-. "$(dirname "$0")/lib-lio.sh"
-. "$(dirname "$0")/lib-vhost.sh"
+. "$(dirname "$0")/../lib/lib-lio.sh"
+. "$(dirname "$0")/../lib/lib-vhost.sh"
 SIZE=$((32 * MB))
 
 vhost_setup $SIZE || finish

@@ -4,8 +4,8 @@
 # machine without vhostio's policy installed (like CI's guests running the
 # build tree) gets.
 set -u
-. "$(dirname "$0")/lib-lio.sh"
-. "$(dirname "$0")/lib-dbus.sh"
+. "$(dirname "$0")/../lib/lib-lio.sh"
+. "$(dirname "$0")/../lib/lib-dbus.sh"
 MB=$((1 << 20))
 
 wait_for_log() {

@@ -1,5 +1,5 @@
 # Shell helpers for guest tests: assertions, the runner, LIO configfs.
-# Sourced by scripts that run inside the VM (see ../run-in-vm.sh).
+# Sourced by scripts that run inside the VM (see ../../run-in-vm.sh).
 
 CFS=/sys/kernel/config/target
 RUNNER_LOG=${RUNNER_LOG:-/tmp/vhostio-runner.log}

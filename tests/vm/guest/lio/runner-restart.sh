@@ -3,7 +3,7 @@
 # mid-I/O, a new vhostio-runner takes the existing devices over (block,
 # reset_ring, remap, unblock) and they serve I/O again.
 set -u
-. "$(dirname "$0")/lib-lio.sh"
+. "$(dirname "$0")/../lib/lib-lio.sh"
 SIZE=$((64 << 20))
 
 runner_start || { fail "runner start"; finish; }

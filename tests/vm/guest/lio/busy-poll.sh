@@ -4,7 +4,7 @@
 # the window is logged, SIGHUP can switch it off and on again, and a file
 # LUN's io_uring completions are served while the thread spins.
 set -u
-. "$(dirname "$0")/lib-lio.sh"
+. "$(dirname "$0")/../lib/lib-lio.sh"
 MB=$((1 << 20))
 CONF=/tmp/busy-poll.conf
 

@@ -2,7 +2,7 @@
 # Demo (the README's first command runs this in the VM): a user:ram LUN
 # served by vhostio-runner, used through the kernel's SCSI disk driver.
 set -u
-. "$(dirname "$0")/lib-lio.sh"
+. "$(dirname "$0")/../lib/lib-lio.sh"
 SIZE=$((1 << 30))
 
 say "kernel $(uname -r); starting vhostio-runner from $VHOSTIO_BUILD"
