@@ -311,7 +311,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* Not ready after open? Clear any unit attention the device starts with. */
-	device_take_unit_attention(b.fx->dev);
+	scsi_lun_take_unit_attention(&b.fx->dev->lun);
 
 	struct point pts[W_COUNT][N_BATCHES] = { 0 };
 	unsigned long long bad = 0;

@@ -117,8 +117,8 @@ struct fixture *fx_new_cfg(const struct vhostio_handler *h, const char *cfgstrin
 	f->disk.size = num_lbas * block_size;
 	f->disk.mem = calloc(1, f->disk.size);
 
-	struct device_info info = {
-		.name = "1/test",
+	struct device_info info = { .name = "1/test" };
+	struct device_attributes attrs = {
 		.serial = "0123456789abcdef0123456789abcdef",
 		.block_size = block_size,
 		.num_lbas = num_lbas,
@@ -129,7 +129,7 @@ struct fixture *fx_new_cfg(const struct vhostio_handler *h, const char *cfgstrin
 	snprintf(info.subtype, sizeof(info.subtype), "%s", f->handler.subtype);
 	struct device_transport t = { .kick = ringsim_kick, .opaque = &f->sim };
 	current_disk = &f->disk;
-	if (device_create(&f->dev, &info, &f->handler, f->sim.map, f->sim.map_size, t) < 0) {
+	if (device_create(&f->dev, &info, &attrs, &f->handler, f->sim.map, f->sim.map_size, t) < 0) {
 		fprintf(stderr, "fixture: cannot open a '%s' device on '%s'\n", f->handler.subtype, cfgstring);
 		exit(T_EXIT_FAIL);
 	}

@@ -17,8 +17,8 @@ static int call_rw(struct fixture *f, bool write, const struct iovec *iov, int c
 {
 	struct shim_io s;
 	shim_init(&s, f, flags);
-	int ret = write ? f->handler.write(f->dev, &s.io, iov, cnt, len, off)
-			: f->handler.read(f->dev, &s.io, iov, cnt, len, off);
+	int ret = write ? f->handler.write(f->dev, &s.dio.io, iov, cnt, len, off)
+			: f->handler.read(f->dev, &s.dio.io, iov, cnt, len, off);
 	/* Outside a batch nothing submits for us: end_batch is the library's part. */
 	if (ret == VHOSTIO_IO_ASYNC && f->handler.end_batch)
 		f->handler.end_batch(f->dev);
@@ -54,7 +54,7 @@ int main(void)
 	/* The flush callback itself. */
 	struct shim_io s;
 	shim_init(&s, f, 0);
-	int ret = h->flush(f->dev, &s.io);
+	int ret = h->flush(f->dev, &s.dio.io);
 	if (ret == VHOSTIO_IO_ASYNC)
 		h->end_batch(f->dev);
 	CHECK(shim_wait(f, &s, ret, 5000) == 0, "flush callback");

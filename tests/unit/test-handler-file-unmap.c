@@ -122,7 +122,7 @@ int main(void)
 	fill_pattern(buf, BS, 70);
 	struct shim_io s;
 	shim_init(&s, f, 0);
-	CHECK(h->write_same(f->dev, &s.io, buf, BS, 0) == -EOPNOTSUPP, "non-zero write_same should be refused");
+	CHECK(h->write_same(f->dev, &s.dio.io, buf, BS, 0) == -EOPNOTSUPP, "non-zero write_same should be refused");
 	id = write_same16(f, 2000, 64, buf, false);
 	CHECK_GOOD(f, id);
 	id = read_blocks(f, 2000, 64);
@@ -135,7 +135,7 @@ int main(void)
 	/* Several ranges in one UNMAP (one io, several SQEs). */
 	struct vhostio_range ranges[3] = { { 0, 4096 }, { 8192, 8192 }, { 2000 * BS, 64 * BS } };
 	shim_init(&s, f, 0);
-	int ret = shim_wait(f, &s, h->unmap(f->dev, &s.io, ranges, 3), 5000);
+	int ret = shim_wait(f, &s, h->unmap(f->dev, &s.dio.io, ranges, 3), 5000);
 	CHECK(ret == 0, "3-range unmap: %d", ret);
 	CHECK(lba_state(f, 0, &len) == VHOSTIO_LBA_DEALLOCATED && len == 4096, "range 1");
 	CHECK(lba_state(f, 4096, &len) == VHOSTIO_LBA_MAPPED && len == 4096, "between ranges");

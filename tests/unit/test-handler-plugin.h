@@ -51,14 +51,14 @@ static inline const struct vhostio_handler *load_handler(const char *subtype)
  * the ring.
  */
 struct shim_io {
-	struct vhostio_io io;
+	struct device_io dio;   /* first: the device layer may queue it as one of its own */
 	bool done;
 	int result;
 };
 
 static inline void shim_done(struct vhostio_io *io)
 {
-	struct shim_io *s = (struct shim_io *)io;
+	struct shim_io *s = (struct shim_io *)device_io_of(io);
 	s->done = true;
 	s->result = io->step_result;
 }
@@ -66,11 +66,11 @@ static inline void shim_done(struct vhostio_io *io)
 static inline void shim_init(struct shim_io *s, struct fixture *f, uint32_t flags)
 {
 	memset(s, 0, sizeof(*s));
-	s->io.dev = f->dev;
-	s->io.iov = s->io.iov_inline;
-	s->io.iov_cap = IO_INLINE_IOVS;
-	s->io.flags = flags;
-	s->io.next_step = shim_done;
+	s->dio.io.lun = &f->dev->lun;
+	s->dio.io.iov = s->dio.iov_inline;
+	s->dio.iov_cap = IO_INLINE_IOVS;
+	s->dio.io.flags = flags;
+	s->dio.io.next_step = shim_done;
 }
 
 /* Finish a callback's return value: wait for an ASYNC one on the watched fd. */
@@ -118,7 +118,7 @@ static inline int64_t unmap_blocks(struct fixture *f, uint64_t lba, uint32_t blo
 	struct vhostio_range r = { lba * bs, (uint64_t)blocks * bs };
 	struct shim_io s;
 	shim_init(&s, f, 0);
-	return shim_wait(f, &s, f->handler.unmap(f->dev, &s.io, &r, 1), 5000);
+	return shim_wait(f, &s, f->handler.unmap(f->dev, &s.dio.io, &r, 1), 5000);
 }
 
 /* Provisioning state of the extent at byte 'offset', via the handler. */

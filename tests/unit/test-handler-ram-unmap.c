@@ -54,7 +54,7 @@ int main(void)
 	uint8_t block[BS];
 	memset(block, 0, sizeof(block));
 	shim_init(&s, f, 0);
-	int ret = shim_wait(f, &s, h->write_same(f->dev, &s.io, block, 10 * 4096, 10 * 4096), 1000);
+	int ret = shim_wait(f, &s, h->write_same(f->dev, &s.dio.io, block, 10 * 4096, 10 * 4096), 1000);
 	CHECK(ret == 0, "write_same zero: %d", ret);
 	CHECK(lba_state(f, 10 * 4096, &len) == VHOSTIO_LBA_DEALLOCATED && len == 10 * 4096,
 	      "zero write_same should deallocate (len %llu)", (unsigned long long)len);
@@ -65,7 +65,7 @@ int main(void)
 	/* write_same of a pattern fills block by block (room for 10 chunks now). */
 	fill_pattern(block, BS, 77);
 	shim_init(&s, f, 0);
-	ret = shim_wait(f, &s, h->write_same(f->dev, &s.io, block, 10 * 4096, 3000 * BS), 1000);
+	ret = shim_wait(f, &s, h->write_same(f->dev, &s.dio.io, block, 10 * 4096, 3000 * BS), 1000);
 	CHECK(ret == 0, "write_same pattern: %d", ret);
 	id = read_blocks(f, 3000, 10 * CB);
 	CHECK_GOOD(f, id);
@@ -76,7 +76,7 @@ int main(void)
 	CHECK(ok, "write_same pattern read back wrong");
 	/* Over the limit now: write_same fails whole with -ENOSPC. */
 	shim_init(&s, f, 0);
-	ret = shim_wait(f, &s, h->write_same(f->dev, &s.io, block, 4096, 7000 * BS), 1000);
+	ret = shim_wait(f, &s, h->write_same(f->dev, &s.dio.io, block, 4096, 7000 * BS), 1000);
 	CHECK(ret == -ENOSPC, "write_same over the limit: %d", ret);
 
 	CHECK(!f->sim.broken, "kernel side saw a broken ring");

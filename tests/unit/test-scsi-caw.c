@@ -64,7 +64,7 @@ int main(void)
 	/* Zero blocks: nothing to do; more than the advertised maximum; range. */
 	id = caw(f, 0, 5, 0, NULL);
 	CHECK_GOOD(f, id);
-	f->dev->info.max_sectors = 8; /* maximum COMPARE AND WRITE length 4 */
+	f->dev->lun.max_sectors = 8; /* maximum COMPARE AND WRITE length 4 */
 	id = caw(f, 0, 0, 5, data);
 	CHECK_SENSE(f, id, SENSE_INVALID_FIELD_IN_CDB);
 	CHECK_FIELD(f, id, true, 13, -1);
@@ -94,7 +94,7 @@ int main(void)
 	uint16_t id2 = caw(f, 0, 100, 1, d2);
 	CHECK(f->disk.n_pending == p + 1 && !f->disk.pending[p].is_write, "only the first CAW reads");
 	/* A UA raised meanwhile belongs to the next new command, not to the re-run. */
-	__atomic_store_n(&f->dev->pending_ua, (uint16_t)0x2a09, __ATOMIC_RELEASE);
+	scsi_lun_set_unit_attention(&f->dev->lun, 0x2a09);
 	fx_finish(f, p, 0);                       /* first: read done, compare, write */
 	CHECK(f->disk.n_pending == p + 2 && f->disk.pending[p + 1].is_write, "first CAW writes");
 	CHECK(!fx_result(f, id1) && !fx_result(f, id2), "both still running");

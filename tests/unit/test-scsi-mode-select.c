@@ -152,7 +152,7 @@ int main(void)
 	cp[0] = 0x0a; cp[1] = 10; cp[2] = 0x04; cp[3] = 0x10; cp[8] = 0xff; cp[9] = 0xff;
 	id = mode_select10(f, l10, sizeof(l10));
 	CHECK_GOOD(f, id);
-	CHECK(f->dev->descriptor_sense, "D_SENSE via MODE SELECT 10");
+	CHECK(f->dev->lun.descriptor_sense, "D_SENSE via MODE SELECT 10");
 	cp[3] = 0x00; /* queue algorithm modifier is not changeable */
 	id = mode_select10(f, l10, sizeof(l10));
 	CHECK(fx_sense_triple(f, id) == SENSE_INVALID_FIELD_IN_PARAM, "queue algorithm change accepted");

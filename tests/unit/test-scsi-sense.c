@@ -20,7 +20,7 @@ int main(void)
 	uint16_t id;
 
 	/* A pending UA: INQUIRY passes it by, the next TUR reports it, once. */
-	__atomic_store_n(&f->dev->pending_ua, (uint16_t)0x2a09, __ATOMIC_RELEASE);
+	scsi_lun_set_unit_attention(&f->dev->lun, 0x2a09);
 	id = fx_run(f, inq, 36, NULL);
 	CHECK_GOOD(f, id);
 	id = fx_run(f, tur, 0, NULL);
@@ -29,7 +29,7 @@ int main(void)
 	CHECK_GOOD(f, id);
 
 	/* Unknown opcodes also report a pending UA first. */
-	__atomic_store_n(&f->dev->pending_ua, (uint16_t)0x2800, __ATOMIC_RELEASE);
+	scsi_lun_set_unit_attention(&f->dev->lun, 0x2800);
 	uint8_t vendor[10] = { 0xc5 };
 	id = fx_run(f, vendor, 0, NULL);
 	CHECK_SENSE(f, id, 0x062800);
@@ -37,7 +37,7 @@ int main(void)
 	CHECK_SENSE(f, id, SENSE_INVALID_OPCODE);
 
 	/* REQUEST SENSE returns the UA as its data (fixed format) and clears it. */
-	__atomic_store_n(&f->dev->pending_ua, (uint16_t)0x2a09, __ATOMIC_RELEASE);
+	scsi_lun_set_unit_attention(&f->dev->lun, 0x2a09);
 	id = fx_run(f, rs, 252, NULL);
 	CHECK_GOOD(f, id);
 	const uint8_t *d = ringsim_data(&f->sim, id);
@@ -52,7 +52,7 @@ int main(void)
 	CHECK(d[0] == 0x70 && d[2] == 0 && d[12] == 0 && d[13] == 0, "NO SENSE once the UA is gone");
 
 	/* DESC=1: descriptor format, 8 bytes without descriptors. */
-	__atomic_store_n(&f->dev->pending_ua, (uint16_t)0x2a09, __ATOMIC_RELEASE);
+	scsi_lun_set_unit_attention(&f->dev->lun, 0x2a09);
 	rs[1] = 0x01;
 	id = fx_run(f, rs, 252, NULL);
 	CHECK_GOOD(f, id);
@@ -77,7 +77,7 @@ int main(void)
 	list[6] |= 0x04;      /* D_SENSE */
 	id = mode_select6(f, list, sizeof(list));
 	CHECK_GOOD(f, id);
-	CHECK(f->dev->descriptor_sense, "D_SENSE not applied");
+	CHECK(f->dev->lun.descriptor_sense, "D_SENSE not applied");
 	id = fx_run(f, ms, 255, NULL);
 	CHECK(ringsim_data(&f->sim, id)[6] & 0x04, "MODE SENSE must show D_SENSE now");
 
@@ -96,7 +96,7 @@ int main(void)
 	CHECK_FIELD(f, id, true, 1, 7);
 
 	/* A UA in descriptor format too. */
-	__atomic_store_n(&f->dev->pending_ua, (uint16_t)0x2a09, __ATOMIC_RELEASE);
+	scsi_lun_set_unit_attention(&f->dev->lun, 0x2a09);
 	id = fx_run(f, tur, 0, NULL);
 	r = fx_result(f, id);
 	CHECK(r && r->sense[0] == 0x72 && fx_sense_triple(f, id) == 0x062a09, "UA in descriptor format");

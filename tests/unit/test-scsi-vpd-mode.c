@@ -68,7 +68,7 @@ int main(void)
 	CHECK(!(d[4] & 1) && d[7] == 8 && be32(d + 8) == 1 << 16 && (be32(d + 12) & 0xffffff) == 4096,
 	      "short block descriptor");
 	/* Default values of the control page: D_SENSE off even when current is on. */
-	f->dev->descriptor_sense = true;
+	f->dev->lun.descriptor_sense = true;
 	d = mode_sense10(f, 0x08, 0x0a, &id);
 	CHECK((d[10] & 0x04) && d[11] == 0x10, "current control page: D_SENSE");
 	d = mode_sense10(f, 0x08, 0x8a, &id);
@@ -77,7 +77,7 @@ int main(void)
 	CHECK(d[10] == 0x04 && d[11] == 0 && d[16] == 0, "changeable control page: only D_SENSE");
 	d = mode_sense10(f, 0x08, 0xca, &id);
 	CHECK(fx_sense_triple(f, id) == 0x053900, "saved values");
-	f->dev->descriptor_sense = false;
+	f->dev->lun.descriptor_sense = false;
 	/* All pages, all subpages; a subpage of its own is refused. */
 	uint8_t ms6[6] = { 0x1a, 0x08, 0x3f, 0xff, 255, 0 };
 	id = fx_run(f, ms6, 255, NULL);

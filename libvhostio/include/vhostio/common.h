@@ -10,6 +10,7 @@
 #ifndef VHOSTIO_COMMON_H
 #define VHOSTIO_COMMON_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -78,6 +79,31 @@ VHOSTIO_EXPORT int vhostio_get_log_level(void);
 typedef void (*vhostio_log_fn)(void *opaque, int level, const char *msg);
 VHOSTIO_EXPORT void vhostio_set_log_fn(vhostio_log_fn fn, void *opaque);
 VHOSTIO_EXPORT void vhostio_log(int level, const char *fmt, ...) VHOSTIO_PRINTF(2, 3);
+
+/* ---- Helpers (VHOSTIO_1.3) ---- */
+
+/*
+ * A size such as "512", "4k", "64M", "2g", "1T", "4KiB" or "0x1000":
+ * digits (or 0x and hex digits), then optionally a binary unit k, m, g or
+ * t in either case, optionally followed by "i" and "B".  Exactly 'len'
+ * characters of 's' are read (strlen(s) for a whole string).  0, -EINVAL
+ * for anything else, -ERANGE when it does not fit 64 bits.
+ */
+VHOSTIO_EXPORT int vhostio_parse_size(const char *s, size_t len, uint64_t *out);
+
+/*
+ * For check_config() and friends: *reason = a malloc'd formatted string,
+ * or NULL when out of memory.  Does nothing when reason is NULL.
+ */
+VHOSTIO_EXPORT void vhostio_set_reason(char **reason, const char *fmt, ...) VHOSTIO_PRINTF(2, 3);
+
+/*
+ * Decode sense data in fixed (0x70/0x71) or descriptor (0x72/0x73)
+ * format into a status (CHECK CONDITION, key, ASC/ASCQ, INFORMATION,
+ * sense-key specific bytes with SKSV cleared).  0, or -EINVAL when the
+ * buffer holds no sense data it understands.
+ */
+VHOSTIO_EXPORT int vhostio_sense_decode(const uint8_t *sense, size_t len, struct vhostio_scsi_status *st);
 
 #ifdef __cplusplus
 }

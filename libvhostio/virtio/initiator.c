@@ -22,6 +22,7 @@
 #include <vhostio/initiator.h>
 
 #include "arena.h"
+#include "clock.h"
 #include "log.h"
 #include "virtqueue.h"
 #include "vscsi.h"
@@ -117,9 +118,7 @@ static void drain_fd(int fd)
 
 static int64_t now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)(clock_now_ns() / 1000000u);
 }
 
 /* Sleep until the queue has completions: 0, -ETIMEDOUT or -errno. */

@@ -13,149 +13,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include <vhostio/vhostio.h>
-
-#include "device.h"
-#include "log.h"
 #include "scsi_internal.h"
-
-/* ---- completion helpers ---- */
-
-void scsi_complete_status(struct vhostio_io *io, const struct vhostio_scsi_status *st)
-{
-	device_complete(io, st, UINT32_MAX);
-}
-
-void scsi_complete_good(struct vhostio_io *io)
-{
-	static const struct vhostio_scsi_status good = { .status = VHOSTIO_SAM_GOOD };
-	device_complete(io, &good, UINT32_MAX);
-}
-
-void scsi_complete_sense(struct vhostio_io *io, uint8_t key, uint16_t asc)
-{
-	struct vhostio_scsi_status st = {
-		.status = VHOSTIO_SAM_CHECK_CONDITION,
-		.sense_key = key,
-		.asc = asc >> 8,
-		.ascq = asc & 0xff,
-	};
-	device_complete(io, &st, UINT32_MAX);
-}
-
-/* SPC-4 4.5.2.4.2 field pointer: C/D says CDB (1) or parameter list (0). */
-static void complete_invalid_field(struct vhostio_io *io, uint16_t asc, bool in_cdb, uint16_t byte, int bit)
-{
-	struct vhostio_scsi_status st = {
-		.status = VHOSTIO_SAM_CHECK_CONDITION,
-		.sense_key = VHOSTIO_SENSE_ILLEGAL_REQUEST,
-		.asc = asc >> 8,
-		.ascq = asc & 0xff,
-		.sks_valid = 1,
-		.sks = { (uint8_t)((in_cdb ? 0x40 : 0) | (bit >= 0 ? 0x08 | (bit & 7) : 0)),
-			 (uint8_t)(byte >> 8), (uint8_t)byte },
-	};
-	device_complete(io, &st, UINT32_MAX);
-}
-
-void scsi_complete_invalid_cdb_field(struct vhostio_io *io, uint16_t byte, int bit)
-{
-	complete_invalid_field(io, ASC_INVALID_FIELD_IN_CDB, true, byte, bit);
-}
-
-void scsi_complete_invalid_param_field(struct vhostio_io *io, uint16_t byte, int bit)
-{
-	complete_invalid_field(io, ASC_INVALID_FIELD_IN_PARAMETER_LIST, false, byte, bit);
-}
-
-void scsi_complete_lba_out_of_range(struct vhostio_io *io)
-{
-	scsi_complete_sense(io, VHOSTIO_SENSE_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
-}
-
-void scsi_complete_param_list_length_error(struct vhostio_io *io)
-{
-	scsi_complete_sense(io, VHOSTIO_SENSE_ILLEGAL_REQUEST, ASC_PARAMETER_LIST_LENGTH_ERROR);
-}
-
-void scsi_complete_miscompare(struct vhostio_io *io, uint64_t offset)
-{
-	struct vhostio_scsi_status st = {
-		.status = VHOSTIO_SAM_CHECK_CONDITION,
-		.sense_key = VHOSTIO_SENSE_MISCOMPARE,
-		.asc = ASC_MISCOMPARE_DURING_VERIFY >> 8,
-		.ascq = ASC_MISCOMPARE_DURING_VERIFY & 0xff,
-		.info_valid = 1,
-		.info = offset,
-	};
-	device_complete(io, &st, UINT32_MAX);
-}
-
-/* Copy a response into the data-in buffer, truncated to what fits. */
-static size_t copy_to_data_in(struct vhostio_io *io, const uint8_t *buf, size_t len)
-{
-	size_t done = 0;
-	if (len > io->cmd.data_len)
-		len = io->cmd.data_len;
-	for (uint32_t i = 0; i < io->cmd.iov_cnt && done < len; i++) {
-		size_t n = io->iov[i].iov_len;
-		if (n > len - done)
-			n = len - done;
-		memcpy(io->iov[i].iov_base, buf + done, n);
-		done += n;
-	}
-	return done;
-}
-
-/*
- * A transfer shorter than the kernel's buffer is reported (READ_LEN) so
- * the initiator sees the right residual.
- */
-void scsi_complete_data_in(struct vhostio_io *io, const uint8_t *buf, size_t len, size_t alloc_len)
-{
-	static const struct vhostio_scsi_status good = { .status = VHOSTIO_SAM_GOOD };
-	if (len > alloc_len)
-		len = alloc_len;
-	size_t done = copy_to_data_in(io, buf, len);
-	device_complete(io, &good, done < io->cmd.data_len ? (uint32_t)done : UINT32_MAX);
-}
-
-void scsi_finish_handler_call(struct vhostio_io *io, int ret)
-{
-	if (ret != VHOSTIO_IO_ASYNC)
-		vhostio_io_complete(io, ret);
-}
-
-size_t scsi_data_out_copy(const struct vhostio_io *io, size_t offset, void *dst, size_t len)
-{
-	uint8_t *out = dst;
-	size_t done = 0;
-	for (uint32_t i = 0; i < io->cmd.iov_cnt && done < len; i++) {
-		size_t n = io->iov[i].iov_len;
-		if (offset >= n) {
-			offset -= n;
-			continue;
-		}
-		n -= offset;
-		if (n > len - done)
-			n = len - done;
-		memcpy(out + done, (const uint8_t *)io->iov[i].iov_base + offset, n);
-		done += n;
-		offset = 0;
-	}
-	return done;
-}
-
-bool scsi_buffer_covers(struct vhostio_device *dev, struct vhostio_io *io, uint64_t need)
-{
-	if (io->cmd.data_len >= need)
-		return true;
-	/* The kernel sized the buffer from the CDB; a shorter one is a bad entry. */
-	vhostio_device_log(dev, VHOSTIO_LOG_ERROR, "cmd_id %u: %zu-byte buffer for %llu-byte transfer",
-			   io->cmd.cmd_id, io->cmd.data_len, (unsigned long long)need);
-	scsi_complete_sense(io, VHOSTIO_SENSE_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
-	return false;
-}
 
 /* ---- limits ---- */
 
@@ -163,20 +21,20 @@ bool scsi_buffer_covers(struct vhostio_device *dev, struct vhostio_io *io, uint6
  * device busy for long (1 GiB worth of blocks). */
 #define BULK_LIMIT_BYTES (1u << 30)
 
-uint32_t scsi_max_write_same_blocks(const struct vhostio_device *dev)
+uint32_t scsi_max_write_same_blocks(const struct scsi_lun *lun)
 {
-	return BULK_LIMIT_BYTES / dev->info.block_size;
+	return BULK_LIMIT_BYTES / lun->block_size;
 }
 
-uint32_t scsi_max_unmap_blocks(const struct vhostio_device *dev)
+uint32_t scsi_max_unmap_blocks(const struct scsi_lun *lun)
 {
-	return BULK_LIMIT_BYTES / dev->info.block_size;
+	return BULK_LIMIT_BYTES / lun->block_size;
 }
 
 /* Both halves of the data-out buffer must fit in one transfer. */
-uint32_t scsi_max_caw_blocks(const struct vhostio_device *dev)
+uint32_t scsi_max_caw_blocks(const struct scsi_lun *lun)
 {
-	uint32_t n = dev->info.max_sectors / 2;
+	uint32_t n = lun->max_sectors / 2;
 	if (n > SCSI_MAX_CAW_BLOCKS)
 		n = SCSI_MAX_CAW_BLOCKS;
 	return n ? n : 1;
@@ -261,16 +119,16 @@ const struct scsi_command scsi_commands[] = {
 
 const size_t scsi_command_count = sizeof(scsi_commands) / sizeof(scsi_commands[0]);
 
-bool scsi_command_offered(const struct vhostio_device *dev, const struct scsi_command *c)
+bool scsi_command_offered(const struct scsi_lun *lun, const struct scsi_command *c)
 {
-	return (dev->caps & c->needs_caps) == c->needs_caps;
+	return (lun->caps & c->needs_caps) == c->needs_caps;
 }
 
-void scsi_command_usage(const struct vhostio_device *dev, const struct scsi_command *c, uint8_t usage[16])
+void scsi_command_usage(const struct scsi_lun *lun, const struct scsi_command *c, uint8_t usage[16])
 {
 	memcpy(usage, c->usage, 16);
 	/* FUA is refused, and not reported, when the device does not offer it. */
-	if ((c->flags & CMD_FUA_BIT) && !(dev->caps & VHOSTIO_CAP_FUA))
+	if ((c->flags & CMD_FUA_BIT) && !(lun->caps & VHOSTIO_CAP_FUA))
 		usage[1] &= (uint8_t)~0x08;
 }
 
@@ -306,7 +164,7 @@ static void build_scsi_index(void)
 	}
 }
 
-const struct scsi_command *scsi_find_command(const struct vhostio_device *dev, uint8_t opcode,
+const struct scsi_command *scsi_find_command(const struct scsi_lun *lun, uint8_t opcode,
 					     uint16_t service_action)
 {
 	pthread_once(&scsi_index_once, build_scsi_index);
@@ -314,7 +172,7 @@ const struct scsi_command *scsi_find_command(const struct vhostio_device *dev, u
 		const struct scsi_command *c = &scsi_commands[i - 1];
 		if ((c->flags & CMD_HAS_SA) && c->service_action != service_action)
 			continue;
-		return scsi_command_offered(dev, c) ? c : NULL;
+		return scsi_command_offered(lun, c) ? c : NULL;
 	}
 	return NULL;
 }
@@ -353,7 +211,7 @@ static int field_msb(uint8_t opcode, unsigned byte, int bit, uint8_t allowed)
 }
 
 /* Refuse any CDB bit the command does not use, naming the highest one. */
-static bool cdb_bits_ok(const struct vhostio_device *dev, struct vhostio_io *io, const struct scsi_command *c)
+static bool cdb_bits_ok(const struct scsi_lun *lun, struct vhostio_io *io, const struct scsi_command *c)
 {
 	/* Fast path: two ANDs over the first 16 CDB bytes (bytes past the
 	 * command's length are accepted by its mask). */
@@ -363,13 +221,13 @@ static bool cdb_bits_ok(const struct vhostio_device *dev, struct vhostio_io *io,
 	memcpy(&lo, &io->cmd.cdb[0], 8);
 	memcpy(&hi, &io->cmd.cdb[8], 8);
 	/* FUA is refused, and not reported, when the device does not offer it. */
-	if ((c->flags & CMD_FUA_BIT) && !(dev->caps & VHOSTIO_CAP_FUA))
+	if ((c->flags & CMD_FUA_BIT) && !(lun->caps & VHOSTIO_CAP_FUA))
 		fua_off = (uint64_t)0x08 << (8 * (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? 1 : 6));
 	if (!(lo & ~(accept[0] & ~fua_off)) && !(hi & ~accept[1]))
 		return true;
 
 	uint8_t usage[16];
-	scsi_command_usage(dev, c, usage);
+	scsi_command_usage(lun, c, usage);
 	for (unsigned i = 1; i < c->cdb_len; i++) {
 		uint8_t allowed = usage[i];
 		if (i == 1 && (c->flags & CMD_HAS_SA))
@@ -392,28 +250,29 @@ static bool ua_exempt(uint8_t opcode)
 	return opcode == OP_INQUIRY || opcode == OP_REPORT_LUNS || opcode == OP_REQUEST_SENSE;
 }
 
-void scsi_execute(struct vhostio_device *dev, struct vhostio_io *io)
+void scsi_execute(struct vhostio_io *io)
 {
+	struct scsi_lun *lun = io->lun;
 	const uint8_t *cdb = io->cmd.cdb;
 
 	io->is_write = false;
 	io->flush_after = false;
 	io->flags = 0;
 	if (log_enabled(VHOSTIO_LOG_DEBUG))
-		vhostio_device_log(dev, VHOSTIO_LOG_DEBUG, "cmd_id %u: opcode 0x%02x, %zu bytes", io->cmd.cmd_id,
+		vhostio_device_log(lun->dev, VHOSTIO_LOG_DEBUG, "cmd_id %u: opcode 0x%02x, %zu bytes", io->cmd.tag,
 				   cdb[0], io->cmd.data_len);
 
 	/* A COMPARE AND WRITE re-run after waiting for the lock already passed this point. */
 	if (!io->holds_caw_lock && !ua_exempt(cdb[0])) {
-		uint16_t ua = device_take_unit_attention(dev);
+		uint16_t ua = scsi_lun_take_unit_attention(lun);
 		if (ua)
 			return scsi_complete_sense(io, VHOSTIO_SENSE_UNIT_ATTENTION, ua);
 	}
 
-	const struct scsi_command *c = scsi_find_command(dev, cdb[0], cdb[1] & 0x1f);
+	const struct scsi_command *c = scsi_find_command(lun, cdb[0], cdb[1] & 0x1f);
 	if (!c) {
 		if (log_enabled(VHOSTIO_LOG_DEBUG))
-			vhostio_device_log(dev, VHOSTIO_LOG_DEBUG, "unsupported opcode 0x%02x/0x%02x", cdb[0],
+			vhostio_device_log(lun->dev, VHOSTIO_LOG_DEBUG, "unsupported opcode 0x%02x/0x%02x", cdb[0],
 					   cdb[1] & 0x1f);
 		if (opcode_has_service_actions(cdb[0]))
 			return scsi_complete_invalid_cdb_field(io, 1, 4);
@@ -421,9 +280,9 @@ void scsi_execute(struct vhostio_device *dev, struct vhostio_io *io)
 	}
 	if (io->cmd.cdb_len < c->cdb_len)
 		return scsi_complete_sense(io, VHOSTIO_SENSE_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
-	if (!cdb_bits_ok(dev, io, c))
+	if (!cdb_bits_ok(lun, io, c))
 		return;
-	c->run(dev, io);
+	c->run(lun, io);
 }
 
 /* ---- REPORT SUPPORTED OPERATION CODES (SPC-4 6.35) ---- */
@@ -438,12 +297,12 @@ static size_t put_timeouts_descriptor(uint8_t *p)
 	return TIMEOUTS_DESC_LEN;
 }
 
-static size_t report_all(const struct vhostio_device *dev, bool rctd, uint8_t *b)
+static size_t report_all(const struct scsi_lun *lun, bool rctd, uint8_t *b)
 {
 	size_t len = 4;
 	for (size_t i = 0; i < scsi_command_count; i++) {
 		const struct scsi_command *c = &scsi_commands[i];
-		if (!scsi_command_offered(dev, c))
+		if (!scsi_command_offered(lun, c))
 			continue;
 		uint8_t *d = &b[len];
 		memset(d, 0, 8);
@@ -463,7 +322,7 @@ static size_t report_all(const struct vhostio_device *dev, bool rctd, uint8_t *b
 	return len;
 }
 
-static size_t report_one(const struct vhostio_device *dev, const struct scsi_command *c, bool rctd, uint8_t *b)
+static size_t report_one(const struct scsi_lun *lun, const struct scsi_command *c, bool rctd, uint8_t *b)
 {
 	memset(b, 0, 4);
 	if (!c) {
@@ -472,14 +331,14 @@ static size_t report_one(const struct vhostio_device *dev, const struct scsi_com
 	}
 	b[1] = (uint8_t)((rctd ? 0x80 : 0) | 0x03); /* CTDP, SUPPORT: as the standard says */
 	put_be16(&b[2], c->cdb_len);
-	scsi_command_usage(dev, c, &b[4]);
+	scsi_command_usage(lun, c, &b[4]);
 	size_t len = 4 + c->cdb_len;
 	if (rctd)
 		len += put_timeouts_descriptor(&b[len]);
 	return len;
 }
 
-void scsi_report_supported_opcodes(struct vhostio_device *dev, struct vhostio_io *io)
+void scsi_report_supported_opcodes(struct scsi_lun *lun, struct vhostio_io *io)
 {
 	const uint8_t *cdb = io->cmd.cdb;
 	bool rctd = cdb[2] & 0x80;
@@ -492,20 +351,20 @@ void scsi_report_supported_opcodes(struct vhostio_device *dev, struct vhostio_io
 	bool has_sa = opcode_has_service_actions(opcode);
 	switch (options) {
 	case 0:
-		len = report_all(dev, rctd, b);
+		len = report_all(lun, rctd, b);
 		break;
 	case 1: /* opcode only: one that has service actions needs option 2 */
 		if (has_sa)
 			return scsi_complete_invalid_cdb_field(io, 2, 2);
-		len = report_one(dev, scsi_find_command(dev, opcode, 0), rctd, b);
+		len = report_one(lun, scsi_find_command(lun, opcode, 0), rctd, b);
 		break;
 	case 2: /* opcode and service action */
 		if (!has_sa)
 			return scsi_complete_invalid_cdb_field(io, 2, 2);
-		len = report_one(dev, sa > 0x1f ? NULL : scsi_find_command(dev, opcode, sa), rctd, b);
+		len = report_one(lun, sa > 0x1f ? NULL : scsi_find_command(lun, opcode, sa), rctd, b);
 		break;
 	case 3: /* either: the service action counts only where there are some */
-		len = report_one(dev, has_sa && sa > 0x1f ? NULL : scsi_find_command(dev, opcode, has_sa ? sa : 0),
+		len = report_one(lun, has_sa && sa > 0x1f ? NULL : scsi_find_command(lun, opcode, has_sa ? sa : 0),
 				 rctd, b);
 		break;
 	default:

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* SCSI constants (SPC-4, SBC-3) and big-endian field helpers. */
+/* SCSI constants (SPC-4, SBC-3). */
 #ifndef VHOSTIO_SCSI_DEFS_H
 #define VHOSTIO_SCSI_DEFS_H
 
 #include <stdint.h>
+
+#include "byteorder.h"
 
 enum scsi_opcode {
 	OP_TEST_UNIT_READY = 0x00,
@@ -71,46 +73,6 @@ static inline uint32_t scsi_cdb_length(uint8_t opcode)
 {
 	static const uint8_t by_group[8] = { 6, 10, 10, 12, 16, 12, 10, 10 };
 	return by_group[opcode >> 5];
-}
-
-static inline uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t get_be24(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-}
-
-static inline uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline uint64_t get_be64(const uint8_t *p)
-{
-	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
-
-static inline void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static inline void put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, (uint32_t)(v >> 32));
-	put_be32(p + 4, (uint32_t)v);
 }
 
 #endif

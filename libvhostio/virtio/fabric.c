@@ -14,13 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <vhostio/initiator.h>
+#include <vhostio/vhost_fabric.h>
 
+#include "configfs.h"
 #include "log.h"
-
-#define DEFAULT_ROOT "/sys/kernel/config/target"
-
-static const char *root = DEFAULT_ROOT;
 
 /* The kernel accepts naa., fc. and iqn. names; refuse anything that could
  * walk out of the tree. */
@@ -36,7 +33,8 @@ static int check_wwn(const char *wwn)
 
 static int tpg_path(char *buf, size_t len, const char *wwpn, uint16_t tpgt, const char *tail)
 {
-	int n = snprintf(buf, len, "%s/vhost/%s/tpgt_%u%s%s", root, wwpn, tpgt, tail ? "/" : "", tail ? tail : "");
+	int n = snprintf(buf, len, "%s/vhost/%s/tpgt_%u%s%s", configfs_target_root(), wwpn, tpgt, tail ? "/" : "",
+			 tail ? tail : "");
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
@@ -62,31 +60,17 @@ static int rmdir_logged(const char *path)
 
 static int write_attr(const char *path, const char *val)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC | O_CREAT | O_TRUNC, 0644); /* O_CREAT: scratch trees */
-	if (fd < 0) {
-		int err = errno;
-		vhostio_log(VHOSTIO_LOG_ERROR, "vhost fabric: open %s: %s", path, strerror(err));
-		return -err;
-	}
-	size_t len = strlen(val);
-	ssize_t n = write(fd, val, len);
-	int err = n < 0 ? errno : (size_t)n != len ? EIO : 0;
-	close(fd);
-	if (err)
-		vhostio_log(VHOSTIO_LOG_ERROR, "vhost fabric: write '%s' to %s: %s", val, path, strerror(err));
-	return -err;
+	int ret = write_text_file(path, val);
+	if (ret < 0)
+		vhostio_log(VHOSTIO_LOG_ERROR, "vhost fabric: write '%s' to %s: %s", val, path, strerror(-ret));
+	return ret;
 }
 
 /* The attribute's first line, "" when empty or unreadable. */
 static void read_attr(const char *path, char *buf, size_t len)
 {
-	buf[0] = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	ssize_t n = read(fd, buf, len - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = 0;
+	if (read_text_file(path, buf, len) < 0)
+		buf[0] = 0;
 	buf[strcspn(buf, "\n")] = 0;
 }
 
@@ -99,10 +83,10 @@ int vhostio_vhost_target_create(const char *wwpn, uint16_t tpgt, const char *nex
 	if ((ret = check_wwn(wwpn)) || (ret = check_wwn(nexus_wwn)))
 		return ret;
 	/* The first mkdir under target/vhost makes LIO look up the fabric. */
-	snprintf(path, sizeof(path), "%s/vhost", root);
+	snprintf(path, sizeof(path), "%s/vhost", configfs_target_root());
 	if ((ret = mkdir_ok(path)))
 		return ret;
-	snprintf(path, sizeof(path), "%s/vhost/%s", root, wwpn);
+	snprintf(path, sizeof(path), "%s/vhost/%s", configfs_target_root(), wwpn);
 	if ((ret = mkdir_ok(path)))
 		return ret;
 	if ((ret = tpg_path(path, sizeof(path), wwpn, tpgt, NULL)) || (ret = mkdir_ok(path)))
@@ -132,7 +116,7 @@ int vhostio_vhost_lun_add(const char *wwpn, uint16_t tpgt, uint16_t lun, const c
 	snprintf(sub, sizeof(sub), "lun/lun_%u", lun);
 	if ((ret = tpg_path(dir, sizeof(dir), wwpn, tpgt, sub)))
 		return ret;
-	if (snprintf(target, sizeof(target), "%s/core/%s", root, backstore) >= (int)sizeof(target))
+	if (snprintf(target, sizeof(target), "%s/core/%s", configfs_target_root(), backstore) >= (int)sizeof(target))
 		return -ENAMETOOLONG;
 	if (mkdir(dir, 0755)) {
 		ret = -errno;
@@ -227,7 +211,7 @@ int vhostio_vhost_target_remove(const char *wwpn, uint16_t tpgt)
 	if ((ret = rmdir_logged(path)))
 		return ret;
 	/* The WWN goes when its last TPG does; another TPG keeps it. */
-	snprintf(path, sizeof(path), "%s/vhost/%s", root, wwpn);
+	snprintf(path, sizeof(path), "%s/vhost/%s", configfs_target_root(), wwpn);
 	if (rmdir(path) && errno != ENOTEMPTY && errno != EBUSY) {
 		ret = -errno;
 		vhostio_log(VHOSTIO_LOG_ERROR, "vhost fabric: rmdir %s: %s", path, strerror(-ret));

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "ring.h"
 #include "scsi_defs.h"
+#include "sense.h"
 
 /* Byte offsets inside struct tcmu_cmd_entry (x86-64 layout, checked below). */
 #define ENT_HDR_SIZE sizeof(struct tcmu_cmd_entry_hdr)
@@ -105,10 +106,10 @@ static bool range_ok(uint64_t off, uint64_t len, uint64_t lo, uint64_t hi)
 	return off >= lo && off <= hi && len <= hi - off;
 }
 
-static void bad_cmd(struct ring_cmd *cmd, const char *what)
+static void bad_cmd(const struct scsi_cmd *cmd, struct vhostio_scsi_status *bad, const char *what)
 {
-	vhostio_log(VHOSTIO_LOG_ERROR, "cmd_id %u: %s; failing it", cmd->cmd_id, what);
-	cmd->bad = (struct vhostio_scsi_status){
+	vhostio_log(VHOSTIO_LOG_ERROR, "cmd_id %u: %s; failing it", cmd->tag, what);
+	*bad = (struct vhostio_scsi_status){
 		.status = VHOSTIO_SAM_CHECK_CONDITION,
 		.sense_key = VHOSTIO_SENSE_HARDWARE_ERROR,
 		.asc = ASC_INTERNAL_TARGET_FAILURE >> 8,
@@ -118,32 +119,33 @@ static void bad_cmd(struct ring_cmd *cmd, const char *what)
 
 /* Fill cmd from the CMD entry at 'ent' of length 'len'. */
 static enum ring_fetch_result parse_cmd(struct vhostio_ring *ring, const uint8_t *ent, uint32_t len,
-					struct ring_cmd *cmd, struct iovec *iov, uint32_t iov_max)
+					struct scsi_cmd *cmd, struct vhostio_scsi_status *bad, struct iovec *iov,
+					uint32_t iov_max)
 {
 	const struct tcmu_cmd_entry *e = (const struct tcmu_cmd_entry *)ent;
 
-	memset(cmd, 0, offsetof(struct ring_cmd, bad));
-	cmd->cmd_id = e->hdr.cmd_id;
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->tag = e->hdr.cmd_id;
 
 	if (len < sizeof(struct tcmu_cmd_entry)) {
-		bad_cmd(cmd, "entry shorter than a command");
+		bad_cmd(cmd, bad, "entry shorter than a command");
 		return RING_BAD_CMD;
 	}
 	uint64_t n_iov = (uint64_t)e->req.iov_cnt + e->req.iov_bidi_cnt + e->req.iov_dif_cnt;
 	if (n_iov > (len - ENT_REQ_IOV_OFF) / ENT_IOV_SIZE) {
-		bad_cmd(cmd, "iov count overruns its entry");
+		bad_cmd(cmd, bad, "iov count overruns its entry");
 		return RING_BAD_CMD;
 	}
 
 	/* The CDB: an offset from the start of the mapping, past the mailbox. */
 	uint64_t cdb_off = e->req.cdb_off;
 	if (!range_ok(cdb_off, 1, sizeof(struct tcmu_mailbox), ring->map_size)) {
-		bad_cmd(cmd, "cdb offset outside the mapping");
+		bad_cmd(cmd, bad, "cdb offset outside the mapping");
 		return RING_BAD_CMD;
 	}
 	uint32_t cdb_len = scsi_cdb_length(ring->map[cdb_off]);
-	if (cdb_len > RING_MAX_CDB || !range_ok(cdb_off, cdb_len, sizeof(struct tcmu_mailbox), ring->map_size)) {
-		bad_cmd(cmd, "cdb runs outside the mapping");
+	if (cdb_len > SCSI_MAX_CDB || !range_ok(cdb_off, cdb_len, sizeof(struct tcmu_mailbox), ring->map_size)) {
+		bad_cmd(cmd, bad, "cdb runs outside the mapping");
 		return RING_BAD_CMD;
 	}
 	cmd->cdb_len = (uint8_t)cdb_len;
@@ -157,7 +159,7 @@ static enum ring_fetch_result parse_cmd(struct vhostio_ring *ring, const uint8_t
 		uint64_t base = read_u64(iovp + i * ENT_IOV_SIZE);
 		uint64_t ilen = read_u64(iovp + i * ENT_IOV_SIZE + 8);
 		if (!range_ok(base, ilen, ring->data_off, ring->map_size)) {
-			bad_cmd(cmd, "data iov outside the data area");
+			bad_cmd(cmd, bad, "data iov outside the data area");
 			return RING_BAD_CMD;
 		}
 		total += ilen;
@@ -170,8 +172,8 @@ static enum ring_fetch_result parse_cmd(struct vhostio_ring *ring, const uint8_t
 	return RING_CMD;
 }
 
-enum ring_fetch_result ring_fetch(struct vhostio_ring *ring, struct ring_cmd *cmd,
-				  struct iovec *iov, uint32_t iov_max)
+enum ring_fetch_result ring_fetch(struct vhostio_ring *ring, struct scsi_cmd *cmd,
+				  struct vhostio_scsi_status *bad, struct iovec *iov, uint32_t iov_max)
 {
 	if (ring->broken)
 		return RING_BROKEN;
@@ -214,7 +216,7 @@ enum ring_fetch_result ring_fetch(struct vhostio_ring *ring, struct ring_cmd *cm
 		case TCMU_OP_CMD:
 			ring->outstanding++;
 			ring->last_cmd_pos = pos;
-			return parse_cmd(ring, ent, len, cmd, iov, iov_max);
+			return parse_cmd(ring, ent, len, cmd, bad, iov, iov_max);
 		default:
 			hdr->uflags |= TCMU_UFLAG_UNKNOWN_OP;
 			vhostio_log(VHOSTIO_LOG_WARN, "unknown ring entry op %u at %u, flagged",

@@ -8,9 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <vhostio/vhostio.h>
-
-#include "discovery.h"
 #include "scsi_internal.h"
 
 #define VENDOR_ID "VHOSTIO"
@@ -18,14 +15,14 @@
 /* IEEE company ID that LIO uses in NAA designators of its LUNs. */
 #define LIO_OUI 0x001405
 
-static bool offers(const struct vhostio_device *dev, uint32_t cap)
+static bool offers(const struct scsi_lun *lun, uint32_t cap)
 {
-	return dev->caps & cap;
+	return lun->caps & cap;
 }
 
-void scsi_test_unit_ready(struct vhostio_device *dev, struct vhostio_io *io)
+void scsi_test_unit_ready(struct scsi_lun *lun, struct vhostio_io *io)
 {
-	(void)dev;
+	(void)lun;
 	scsi_complete_good(io);
 }
 
@@ -35,12 +32,12 @@ void scsi_test_unit_ready(struct vhostio_device *dev, struct vhostio_io *io)
  * No deferred errors are kept, so the only sense to report is a pending
  * unit attention, which reporting here clears (SPC-4 5.12).
  */
-void scsi_request_sense(struct vhostio_device *dev, struct vhostio_io *io)
+void scsi_request_sense(struct scsi_lun *lun, struct vhostio_io *io)
 {
 	const uint8_t *cdb = io->cmd.cdb;
 	bool descriptor = cdb[1] & 0x01;
 	struct vhostio_scsi_status st = { 0 };
-	uint16_t ua = device_take_unit_attention(dev);
+	uint16_t ua = scsi_lun_take_unit_attention(lun);
 	if (ua) {
 		st.sense_key = VHOSTIO_SENSE_UNIT_ATTENTION;
 		st.asc = ua >> 8;
@@ -60,19 +57,19 @@ static void pad_ascii(uint8_t *dst, size_t width, const char *src)
 	memcpy(dst, src, n < width ? n : width);
 }
 
-/* The unit serial as configfs has it now; the device name if none is set. */
-static void unit_serial(const struct vhostio_device *dev, char *buf, size_t len)
+/* The serial under its lock: the transport may re-set it at any time. */
+static void unit_serial(struct scsi_lun *lun, char *buf, size_t len)
 {
-	if (dev->info.configfs_dir[0] && read_configfs_serial(&dev->info, buf, len) > 0)
-		return;
-	snprintf(buf, len, "%s", dev->info.serial[0] ? dev->info.serial : dev->info.name);
+	pthread_mutex_lock(&lun->serial_lock);
+	snprintf(buf, len, "%s", lun->serial);
+	pthread_mutex_unlock(&lun->serial_lock);
 }
 
-static size_t inquiry_standard(const struct vhostio_device *dev, uint8_t *b)
+static size_t inquiry_standard(const struct scsi_lun *lun, uint8_t *b)
 {
 	/* PRODUCT IDENTIFICATION is 16 bytes: longer subtypes are cut. */
-	char product[sizeof(PRODUCT_PREFIX) + sizeof(dev->info.subtype)];
-	snprintf(product, sizeof(product), PRODUCT_PREFIX "%s", dev->info.subtype);
+	char product[sizeof(PRODUCT_PREFIX) + sizeof(lun->subtype)];
+	snprintf(product, sizeof(product), PRODUCT_PREFIX "%s", lun->subtype);
 
 	memset(b, 0, 66);
 	b[0] = 0x00;          /* peripheral qualifier 0, direct-access block device */
@@ -132,22 +129,22 @@ static size_t vpd_designators(const char *serial, uint8_t *b)
 }
 
 /* Block Limits (SBC-3 6.5.3). */
-static size_t vpd_block_limits(const struct vhostio_device *dev, uint8_t *b)
+static size_t vpd_block_limits(const struct scsi_lun *lun, uint8_t *b)
 {
 	put_be16(&b[2], 0x3c);
 	b[4] = 0x01;                             /* WSNZ: WRITE SAME of 0 blocks is refused */
-	if (offers(dev, VHOSTIO_CAP_COMPARE_AND_WRITE))
-		b[5] = (uint8_t)scsi_max_caw_blocks(dev);
+	if (offers(lun, VHOSTIO_CAP_COMPARE_AND_WRITE))
+		b[5] = (uint8_t)scsi_max_caw_blocks(lun);
 	put_be16(&b[6], 1);                      /* optimal transfer granularity */
-	put_be32(&b[8], dev->info.max_sectors);  /* maximum transfer length */
-	put_be32(&b[12], dev->info.max_sectors); /* optimal transfer length */
-	if (offers(dev, VHOSTIO_CAP_UNMAP)) {
-		put_be32(&b[20], scsi_max_unmap_blocks(dev));
+	put_be32(&b[8], lun->max_sectors);  /* maximum transfer length */
+	put_be32(&b[12], lun->max_sectors); /* optimal transfer length */
+	if (offers(lun, VHOSTIO_CAP_UNMAP)) {
+		put_be32(&b[20], scsi_max_unmap_blocks(lun));
 		put_be32(&b[24], SCSI_MAX_UNMAP_DESCRIPTORS);
 		put_be32(&b[28], 1);             /* optimal unmap granularity: one block */
 	}
-	if (offers(dev, VHOSTIO_CAP_WRITE_SAME))
-		put_be64(&b[36], scsi_max_write_same_blocks(dev));
+	if (offers(lun, VHOSTIO_CAP_WRITE_SAME))
+		put_be64(&b[36], scsi_max_write_same_blocks(lun));
 	return 0x3c + 4;
 }
 
@@ -160,12 +157,12 @@ static size_t vpd_block_characteristics(uint8_t *b)
 }
 
 /* Logical Block Provisioning (SBC-3 6.5.4). */
-static size_t vpd_provisioning(const struct vhostio_device *dev, uint8_t *b)
+static size_t vpd_provisioning(const struct scsi_lun *lun, uint8_t *b)
 {
 	put_be16(&b[2], 4);
-	if (offers(dev, VHOSTIO_CAP_UNMAP)) {
+	if (offers(lun, VHOSTIO_CAP_UNMAP)) {
 		b[5] = 0x80 | 0x04;              /* LBPU, LBPRZ */
-		if (offers(dev, VHOSTIO_CAP_WRITE_SAME))
+		if (offers(lun, VHOSTIO_CAP_WRITE_SAME))
 			b[5] |= 0x40 | 0x20;     /* LBPWS, LBPWS10 */
 		b[6] = 0x02;                     /* thin provisioned */
 	}
@@ -174,7 +171,7 @@ static size_t vpd_provisioning(const struct vhostio_device *dev, uint8_t *b)
 
 static const uint8_t supported_vpd_pages[] = { 0x00, 0x80, 0x83, 0xb0, 0xb1, 0xb2 };
 
-void scsi_inquiry(struct vhostio_device *dev, struct vhostio_io *io)
+void scsi_inquiry(struct scsi_lun *lun, struct vhostio_io *io)
 {
 	const uint8_t *cdb = io->cmd.cdb;
 	uint8_t b[SCSI_MAX_RESPONSE];
@@ -184,7 +181,7 @@ void scsi_inquiry(struct vhostio_device *dev, struct vhostio_io *io)
 	if (!(cdb[1] & 0x01)) {
 		if (cdb[2])
 			return scsi_complete_invalid_cdb_field(io, 2, -1);
-		len = inquiry_standard(dev, b);
+		len = inquiry_standard(lun, b);
 		return scsi_complete_data_in(io, b, len, alloc_len);
 	}
 
@@ -199,7 +196,7 @@ void scsi_inquiry(struct vhostio_device *dev, struct vhostio_io *io)
 		break;
 	case 0x80: {
 		char serial[256];
-		unit_serial(dev, serial, sizeof(serial));
+		unit_serial(lun, serial, sizeof(serial));
 		size_t n = strlen(serial);
 		if (n > 250)
 			n = 250;
@@ -210,18 +207,18 @@ void scsi_inquiry(struct vhostio_device *dev, struct vhostio_io *io)
 	}
 	case 0x83: {
 		char serial[256];
-		unit_serial(dev, serial, sizeof(serial));
+		unit_serial(lun, serial, sizeof(serial));
 		len = vpd_designators(serial, b);
 		break;
 	}
 	case 0xb0:
-		len = vpd_block_limits(dev, b);
+		len = vpd_block_limits(lun, b);
 		break;
 	case 0xb1:
 		len = vpd_block_characteristics(b);
 		break;
 	case 0xb2:
-		len = vpd_provisioning(dev, b);
+		len = vpd_provisioning(lun, b);
 		break;
 	default:
 		return scsi_complete_invalid_cdb_field(io, 2, -1);
@@ -236,9 +233,9 @@ enum mode_page_control { PC_CURRENT = 0, PC_CHANGEABLE = 1, PC_DEFAULT = 2, PC_S
 #define CACHING_WCE 0x04       /* caching page byte 2 */
 #define CONTROL_D_SENSE 0x04   /* control page byte 2 */
 
-static size_t mode_page_error_recovery(const struct vhostio_device *dev, int pc, uint8_t *p)
+static size_t mode_page_error_recovery(const struct scsi_lun *lun, int pc, uint8_t *p)
 {
-	(void)dev;
+	(void)lun;
 	(void)pc;
 	memset(p, 0, 12);
 	p[0] = 0x01;
@@ -246,17 +243,17 @@ static size_t mode_page_error_recovery(const struct vhostio_device *dev, int pc,
 	return 12;
 }
 
-static size_t mode_page_caching(const struct vhostio_device *dev, int pc, uint8_t *p)
+static size_t mode_page_caching(const struct scsi_lun *lun, int pc, uint8_t *p)
 {
 	memset(p, 0, 20);
 	p[0] = 0x08;
 	p[1] = 18;
-	if (pc == PC_CHANGEABLE || vhostio_device_write_cache(dev))
+	if (pc == PC_CHANGEABLE || scsi_lun_write_cache(lun))
 		p[2] |= CACHING_WCE;
 	return 20;
 }
 
-static size_t mode_page_control(const struct vhostio_device *dev, int pc, uint8_t *p)
+static size_t mode_page_control(const struct scsi_lun *lun, int pc, uint8_t *p)
 {
 	memset(p, 0, 12);
 	p[0] = 0x0a;
@@ -265,7 +262,7 @@ static size_t mode_page_control(const struct vhostio_device *dev, int pc, uint8_
 		p[2] = CONTROL_D_SENSE;
 		return 12;
 	}
-	if (pc == PC_CURRENT && __atomic_load_n(&dev->descriptor_sense, __ATOMIC_RELAXED))
+	if (pc == PC_CURRENT && scsi_lun_descriptor_sense(lun))
 		p[2] |= CONTROL_D_SENSE;
 	p[3] = 0x10;              /* queue algorithm: unrestricted reordering */
 	put_be16(&p[8], 0xffff);  /* busy timeout period: unlimited */
@@ -275,7 +272,7 @@ static size_t mode_page_control(const struct vhostio_device *dev, int pc, uint8_
 static const struct mode_page {
 	uint8_t code;
 	uint8_t len;
-	size_t (*fill)(const struct vhostio_device *dev, int pc, uint8_t *p);
+	size_t (*fill)(const struct scsi_lun *lun, int pc, uint8_t *p);
 } mode_pages[] = {
 	{ 0x01, 12, mode_page_error_recovery },
 	{ 0x08, 20, mode_page_caching },
@@ -293,12 +290,12 @@ static const struct mode_page *find_mode_page(uint8_t code)
 }
 
 /* DEVICE-SPECIFIC PARAMETER of the mode parameter header (SBC-3 6.4.1). */
-static uint8_t device_specific_parameter(const struct vhostio_device *dev)
+static uint8_t device_specific_parameter(const struct scsi_lun *lun)
 {
-	return offers(dev, VHOSTIO_CAP_FUA) ? 0x10 : 0x00; /* DPOFUA */
+	return offers(lun, VHOSTIO_CAP_FUA) ? 0x10 : 0x00; /* DPOFUA */
 }
 
-void scsi_mode_sense(struct vhostio_device *dev, struct vhostio_io *io)
+void scsi_mode_sense(struct scsi_lun *lun, struct vhostio_io *io)
 {
 	const uint8_t *cdb = io->cmd.cdb;
 	bool ten = cdb[0] == OP_MODE_SENSE_10;
@@ -321,15 +318,15 @@ void scsi_mode_sense(struct vhostio_device *dev, struct vhostio_io *io)
 	size_t len = hdr;
 	size_t bd_len = 0;
 	if (!dbd) {
-		uint64_t lbas = dev->info.num_lbas;
+		uint64_t lbas = scsi_lun_num_lbas(lun);
 		if (llbaa) {
 			put_be64(&b[len], lbas);
-			put_be32(&b[len + 12], dev->info.block_size);
+			put_be32(&b[len + 12], lun->block_size);
 			bd_len = 16;
 		} else {
 			/* Short block descriptor: a capacity that does not fit reads as all ones. */
 			put_be32(&b[len], lbas > 0xffffffffULL ? 0xffffffffU : (uint32_t)lbas);
-			put_be32(&b[len + 4], dev->info.block_size & 0xffffff);
+			put_be32(&b[len + 4], lun->block_size & 0xffffff);
 			bd_len = 8;
 		}
 		len += bd_len;
@@ -337,7 +334,7 @@ void scsi_mode_sense(struct vhostio_device *dev, struct vhostio_io *io)
 	bool found = false;
 	for (size_t i = 0; i < N_MODE_PAGES; i++) {
 		if (page == 0x3f || page == mode_pages[i].code) {
-			len += mode_pages[i].fill(dev, pc, &b[len]);
+			len += mode_pages[i].fill(lun, pc, &b[len]);
 			found = true;
 		}
 	}
@@ -346,12 +343,12 @@ void scsi_mode_sense(struct vhostio_device *dev, struct vhostio_io *io)
 
 	if (ten) {
 		put_be16(&b[0], (uint16_t)(len - 2));
-		b[3] = device_specific_parameter(dev);
+		b[3] = device_specific_parameter(lun);
 		b[4] = llbaa && bd_len ? 0x01 : 0x00; /* LONGLBA */
 		put_be16(&b[6], (uint16_t)bd_len);
 	} else {
 		b[0] = (uint8_t)(len - 1);
-		b[2] = device_specific_parameter(dev);
+		b[2] = device_specific_parameter(lun);
 		b[3] = (uint8_t)bd_len;
 	}
 	scsi_complete_data_in(io, b, len, alloc_len);
@@ -369,10 +366,10 @@ static int top_bit(uint8_t v)
 }
 
 /* The block descriptor may only restate the current geometry. */
-static bool block_descriptor_ok(struct vhostio_device *dev, struct vhostio_io *io, const uint8_t *bd,
+static bool block_descriptor_ok(struct scsi_lun *lun, struct vhostio_io *io, const uint8_t *bd,
 				size_t bd_off, bool long_lba)
 {
-	uint64_t lbas = dev->info.num_lbas;
+	uint64_t lbas = scsi_lun_num_lbas(lun);
 	if (long_lba) {
 		uint64_t n = get_be64(bd);
 		if (n && n != lbas) {
@@ -383,7 +380,7 @@ static bool block_descriptor_ok(struct vhostio_device *dev, struct vhostio_io *i
 			scsi_complete_invalid_param_field(io, (uint16_t)(bd_off + 8), 7);
 			return false;
 		}
-		if (get_be32(&bd[12]) != dev->info.block_size) {
+		if (get_be32(&bd[12]) != lun->block_size) {
 			scsi_complete_invalid_param_field(io, (uint16_t)(bd_off + 12), 7);
 			return false;
 		}
@@ -399,7 +396,7 @@ static bool block_descriptor_ok(struct vhostio_device *dev, struct vhostio_io *i
 		scsi_complete_invalid_param_field(io, (uint16_t)(bd_off + 4), 7);
 		return false;
 	}
-	if (get_be24(&bd[5]) != dev->info.block_size) {
+	if (get_be24(&bd[5]) != lun->block_size) {
 		scsi_complete_invalid_param_field(io, (uint16_t)(bd_off + 5), 7);
 		return false;
 	}
@@ -411,7 +408,7 @@ static bool block_descriptor_ok(struct vhostio_device *dev, struct vhostio_io *i
  * refused list changes nothing.  Every byte of a page must equal its
  * current value except the bits the changeable mask allows.
  */
-void scsi_mode_select(struct vhostio_device *dev, struct vhostio_io *io)
+void scsi_mode_select(struct scsi_lun *lun, struct vhostio_io *io)
 {
 	const uint8_t *cdb = io->cmd.cdb;
 	bool ten = cdb[0] == OP_MODE_SELECT_10;
@@ -425,7 +422,7 @@ void scsi_mode_select(struct vhostio_device *dev, struct vhostio_io *io)
 		return scsi_complete_good(io);
 	if (param_len < hdr)
 		return scsi_complete_param_list_length_error(io);
-	if (!scsi_buffer_covers(dev, io, param_len))
+	if (!scsi_buffer_covers(lun, io, param_len))
 		return;
 	scsi_data_out_copy(io, 0, list, param_len);
 
@@ -433,7 +430,7 @@ void scsi_mode_select(struct vhostio_device *dev, struct vhostio_io *io)
 	if (list[1])
 		return scsi_complete_invalid_param_field(io, 1, 7);
 	uint8_t dsp = ten ? list[3] : list[2];
-	if (dsp && dsp != device_specific_parameter(dev)) /* WP may not be set, DPOFUA may be echoed */
+	if (dsp && dsp != device_specific_parameter(lun)) /* WP may not be set, DPOFUA may be echoed */
 		return scsi_complete_invalid_param_field(io, ten ? 3 : 2, top_bit(dsp));
 	bool long_lba = ten && (list[4] & 0x01);
 	if (ten && (list[4] & 0xfe))
@@ -444,11 +441,11 @@ void scsi_mode_select(struct vhostio_device *dev, struct vhostio_io *io)
 		return scsi_complete_invalid_param_field(io, (uint16_t)bd_len_off, -1);
 	if (bd_len > param_len - hdr)
 		return scsi_complete_param_list_length_error(io);
-	if (bd_len && !block_descriptor_ok(dev, io, &list[hdr], hdr, long_lba))
+	if (bd_len && !block_descriptor_ok(lun, io, &list[hdr], hdr, long_lba))
 		return;
 
-	int new_wce = vhostio_device_write_cache(dev);
-	int new_dsense = __atomic_load_n(&dev->descriptor_sense, __ATOMIC_RELAXED);
+	int new_wce = scsi_lun_write_cache(lun);
+	int new_dsense = scsi_lun_descriptor_sense(lun);
 	size_t off = hdr + bd_len;
 	while (off < param_len) {
 		const uint8_t *p = &list[off];
@@ -465,8 +462,8 @@ void scsi_mode_select(struct vhostio_device *dev, struct vhostio_io *io)
 			return scsi_complete_param_list_length_error(io);
 
 		uint8_t cur[32], changeable[32];
-		mp->fill(dev, PC_CURRENT, cur);
-		mp->fill(dev, PC_CHANGEABLE, changeable);
+		mp->fill(lun, PC_CURRENT, cur);
+		mp->fill(lun, PC_CHANGEABLE, changeable);
 		/* Byte 0 holds PS, reserved in MODE SELECT: only the page code counts. */
 		for (size_t i = 2; i < mp->len; i++) {
 			uint8_t diff = (uint8_t)((p[i] ^ cur[i]) & ~changeable[i]);
@@ -480,13 +477,13 @@ void scsi_mode_select(struct vhostio_device *dev, struct vhostio_io *io)
 		off += mp->len;
 	}
 
-	__atomic_store_n(&dev->descriptor_sense, (bool)new_dsense, __ATOMIC_RELAXED);
-	bool cache_was_on = vhostio_device_write_cache(dev);
-	__atomic_store_n(&dev->info.write_cache, (bool)new_wce, __ATOMIC_RELEASE);
+	__atomic_store_n(&lun->descriptor_sense, (bool)new_dsense, __ATOMIC_RELAXED);
+	bool cache_was_on = scsi_lun_write_cache(lun);
+	scsi_lun_set_write_cache(lun, new_wce);
 	/* Turning the cache off: what it held must be durable from now on. */
-	if (cache_was_on && !new_wce && offers(dev, VHOSTIO_CAP_FLUSH)) {
+	if (cache_was_on && !new_wce && offers(lun, VHOSTIO_CAP_FLUSH)) {
 		io->is_write = true;
-		return scsi_finish_handler_call(io, dev->handler->flush(dev, io));
+		return scsi_finish_handler_call(io, lun->handler->flush(lun->dev, io));
 	}
 	scsi_complete_good(io);
 }
@@ -498,14 +495,14 @@ void scsi_mode_select(struct vhostio_device *dev, struct vhostio_io *io)
  * writes durable unless NO_FLUSH says not to (SBC-3 5.25).  Power
  * conditions and LOEJ were refused by the usage map.
  */
-void scsi_start_stop_unit(struct vhostio_device *dev, struct vhostio_io *io)
+void scsi_start_stop_unit(struct scsi_lun *lun, struct vhostio_io *io)
 {
 	const uint8_t *cdb = io->cmd.cdb;
 	bool start = cdb[4] & 0x01;
 	bool no_flush = cdb[4] & 0x04;
 
-	if (start || no_flush || !offers(dev, VHOSTIO_CAP_FLUSH))
+	if (start || no_flush || !offers(lun, VHOSTIO_CAP_FLUSH))
 		return scsi_complete_good(io);
 	io->is_write = true;
-	scsi_finish_handler_call(io, dev->handler->flush(dev, io));
+	scsi_finish_handler_call(io, lun->handler->flush(lun->dev, io));
 }

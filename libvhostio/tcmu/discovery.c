@@ -7,39 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "configfs.h"
 #include "discovery.h"
 #include "log.h"
-
-int read_text_file(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = read(fd, buf, len - 1);
-	int err = errno;
-	close(fd);
-	if (n < 0)
-		return -err;
-	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
-	return (int)n;
-}
-
-static int read_u64_file(const char *path, uint64_t *out)
-{
-	char buf[64];
-	int ret = read_text_file(path, buf, sizeof(buf));
-	if (ret < 0)
-		return ret;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(buf, &end, 0);
-	if (errno || end == buf)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
 
 int parse_uio_name(const char *uio_name, struct device_info *info)
 {
@@ -68,11 +38,8 @@ int parse_uio_name(const char *uio_name, struct device_info *info)
 	strcpy(info->cfgstring, cfg);
 	memcpy(info->subtype, cfg, subtype_len);
 	info->subtype[subtype_len] = '\0';
-	n = snprintf(info->configfs_dir, sizeof(info->configfs_dir), CONFIGFS_CORE "/user_%.*s/%.*s",
-		     (int)(dev - 1 - hba), hba, (int)(cfg - 1 - dev), dev);
-	if (n < 0 || (size_t)n >= sizeof(info->configfs_dir))
-		return -ENAMETOOLONG;
-	return 0;
+	return configfs_path(info->configfs_dir, sizeof(info->configfs_dir), "core/user_%.*s/%.*s",
+			     (int)(dev - 1 - hba), hba, (int)(cfg - 1 - dev), dev);
 }
 
 static int attr_path(const struct device_info *info, const char *attr, char *path, size_t len)
@@ -81,22 +48,24 @@ static int attr_path(const struct device_info *info, const char *attr, char *pat
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-int read_configfs_attributes(struct device_info *info)
+int read_configfs_attributes(const struct device_info *info, struct device_attributes *attrs)
 {
 	char path[PATH_MAX + 64];
 	uint64_t v;
 
-	info->block_size = 512;
-	info->max_sectors = 128;
+	memset(attrs, 0, sizeof(*attrs));
+
+	attrs->block_size = 512;
+	attrs->max_sectors = 128;
 	if (attr_path(info, "attrib/hw_block_size", path, sizeof(path)) == 0 &&
 	    read_u64_file(path, &v) == 0 && v >= 512 && v <= 65536 && !(v & (v - 1)))
-		info->block_size = (uint32_t)v;
+		attrs->block_size = (uint32_t)v;
 	if (attr_path(info, "attrib/hw_max_sectors", path, sizeof(path)) == 0 &&
 	    read_u64_file(path, &v) == 0 && v > 0 && v <= UINT32_MAX)
-		info->max_sectors = (uint32_t)v;
+		attrs->max_sectors = (uint32_t)v;
 	if (attr_path(info, "attrib/emulate_write_cache", path, sizeof(path)) == 0 &&
 	    read_u64_file(path, &v) == 0)
-		info->write_cache = v != 0;
+		attrs->write_cache = v != 0;
 
 	int ret = attr_path(info, "attrib/dev_size", path, sizeof(path));
 	if (ret == 0)
@@ -105,14 +74,15 @@ int read_configfs_attributes(struct device_info *info)
 		vhostio_log(VHOSTIO_LOG_ERROR, "%s: cannot read dev_size: %s", info->name, strerror(-ret));
 		return ret;
 	}
-	if (v < info->block_size) {
+	if (v < attrs->block_size) {
 		vhostio_log(VHOSTIO_LOG_ERROR, "%s: dev_size %" PRIu64 " is smaller than one %u-byte block",
-			    info->name, v, info->block_size);
+			    info->name, v, attrs->block_size);
 		return -EINVAL;
 	}
-	info->num_lbas = v / info->block_size;
+	attrs->num_lbas = v / attrs->block_size;
 
-	read_configfs_serial(info, info->serial, sizeof(info->serial));
+	attrs->serial[0] = '\0';
+	read_configfs_serial(info, attrs->serial, sizeof(attrs->serial));
 	return 0;
 }
 
@@ -137,15 +107,7 @@ int write_configfs_attribute(const struct device_info *info, const char *attr, c
 {
 	char path[PATH_MAX + 64];
 	int ret = attr_path(info, attr, path, sizeof(path));
-	if (ret < 0)
-		return ret;
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = write(fd, value, strlen(value));
-	ret = n < 0 ? -errno : 0;
-	close(fd);
-	return ret;
+	return ret < 0 ? ret : write_text_file(path, value);
 }
 
 int read_uio_info(unsigned minor, char *name, size_t name_len, size_t *map_size)

@@ -9,22 +9,21 @@
 
 #define UIO_NAME_PREFIX "tcm-user/"
 
-/* Where LIO's user backstores live in configfs. */
-#define CONFIGFS_CORE "/sys/kernel/config/target/core"
 
 /*
  * Split a uio name "tcm-user/<hba>/<dev>/<subtype>/<config>" into 'info'
- * (name, subtype, cfgstring, configfs_dir).  -EINVAL if it is not one.
+ * (name, subtype, cfgstring, configfs_dir under configfs_target_root()).
+ * -EINVAL if it is not one.
  */
 int parse_uio_name(const char *uio_name, struct device_info *info);
 
 /* Geometry, cache mode and serial from configfs; defaults where absent. */
-int read_configfs_attributes(struct device_info *info);
+int read_configfs_attributes(const struct device_info *info, struct device_attributes *attrs);
 
 /*
- * The LUN's unit serial from wwn/vpd_unit_serial.  Read when asked, not
- * cached: management tools (rtslib) set it after the device is enabled.
- * Returns its length, 0 when unset.
+ * The LUN's unit serial from wwn/vpd_unit_serial: at attach, and when the
+ * watch on it fires (management tools such as rtslib set it after the
+ * device is enabled).  Returns its length, 0 when unset.
  */
 int read_configfs_serial(const struct device_info *info, char *serial, size_t len);
 
@@ -33,8 +32,5 @@ int read_uio_info(unsigned minor, char *name, size_t name_len, size_t *map_size)
 
 /* Write a configfs attribute of the device (e.g. "action/block_dev"). */
 int write_configfs_attribute(const struct device_info *info, const char *attr, const char *value);
-
-/* Read a small sysfs/configfs file, newline stripped.  Returns length. */
-int read_text_file(const char *path, char *buf, size_t len);
 
 #endif

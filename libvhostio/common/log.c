@@ -6,9 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <vhostio/vhostio.h>
-
-#include "device.h"
 #include "log.h"
 
 static int log_level = VHOSTIO_LOG_INFO;
@@ -45,7 +42,7 @@ void vhostio_set_log_fn(vhostio_log_fn fn, void *opaque)
 	pthread_mutex_unlock(&log_lock);
 }
 
-static void emit(int level, const char *prefix, const char *fmt, va_list ap)
+void log_emitv(int level, const char *prefix, const char *fmt, va_list ap)
 {
 	char msg[1024];
 	int n = 0;
@@ -73,16 +70,6 @@ void vhostio_log(int level, const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	emit(level, NULL, fmt, ap);
-	va_end(ap);
-}
-
-void vhostio_device_log(const struct vhostio_device *dev, int level, const char *fmt, ...)
-{
-	if (level < VHOSTIO_LOG_ERROR || !log_enabled(level))
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	emit(level, dev ? dev->info.name : NULL, fmt, ap);
+	log_emitv(level, NULL, fmt, ap);
 	va_end(ap);
 }

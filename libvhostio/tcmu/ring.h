@@ -15,10 +15,9 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include <vhostio/handler.h>
+#include <vhostio/common.h>
 
-/* The largest CDB we copy out of the ring (LIO's TCM_MAX_COMMAND_SIZE). */
-#define RING_MAX_CDB 32
+#include "lun.h" /* struct scsi_cmd */
 
 struct vhostio_ring {
 	uint8_t *map;          /* start of the uio mapping (the mailbox) */
@@ -35,24 +34,10 @@ struct vhostio_ring {
 	bool broken;           /* ring layout unusable: stop touching it */
 };
 
-/* A command copied out of its ring slot. */
-struct ring_cmd {
-	uint16_t cmd_id;
-	uint8_t cdb_len;
-	uint8_t cdb[RING_MAX_CDB];
-	uint32_t iov_cnt;      /* data iovs (BIDI and DIF iovs are not used) */
-	size_t data_len;       /* sum of the data iov lengths */
-	/*
-	 * Why a ring_fetch() result is RING_BAD_CMD: the command must be
-	 * failed with this status instead of being executed.
-	 */
-	struct vhostio_scsi_status bad;
-};
-
 enum ring_fetch_result {
 	RING_EMPTY = 0,   /* nothing new */
 	RING_CMD,         /* a command to run */
-	RING_BAD_CMD,     /* a command whose fields are bad: complete it with cmd->bad */
+	RING_BAD_CMD,     /* a command whose fields are bad: complete it with *bad */
 	RING_BROKEN,      /* the ring itself is corrupt; see ring->broken */
 };
 
@@ -66,8 +51,8 @@ int ring_init(struct vhostio_ring *ring, void *map, size_t map_size);
  * cmd->iov_cnt <= iov_max; otherwise the caller must grow its array and
  * call ring_fetch_iovs().
  */
-enum ring_fetch_result ring_fetch(struct vhostio_ring *ring, struct ring_cmd *cmd,
-				  struct iovec *iov, uint32_t iov_max);
+enum ring_fetch_result ring_fetch(struct vhostio_ring *ring, struct scsi_cmd *cmd,
+				  struct vhostio_scsi_status *bad, struct iovec *iov, uint32_t iov_max);
 /* Copy the data iovs of the command fetched last (needs iov_cnt slots). */
 void ring_fetch_iovs(struct vhostio_ring *ring, struct iovec *iov);
 /* Has the kernel queued entries not fetched yet?  Command thread only. */
@@ -81,10 +66,5 @@ bool ring_has_entries(const struct vhostio_ring *ring);
  */
 void ring_complete(struct vhostio_ring *ring, uint16_t cmd_id,
 		   const struct vhostio_scsi_status *st, uint32_t read_len, bool descriptor_sense);
-
-/* Sense bytes for a status (SPC-4 4.5); each returns the length used. */
-size_t sense_format_fixed(const struct vhostio_scsi_status *st, uint8_t *buf, size_t buf_len);
-size_t sense_format_descriptor(const struct vhostio_scsi_status *st, uint8_t *buf, size_t buf_len);
-size_t sense_format(const struct vhostio_scsi_status *st, bool descriptor, uint8_t *buf, size_t buf_len);
 
 #endif

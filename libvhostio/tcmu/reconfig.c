@@ -69,12 +69,12 @@ static int apply(struct vhostio_device *dev, const struct vhostio_reconfig *rc, 
 	if (ret == -EOPNOTSUPP && config_changed) {
 		/* The handler cannot switch in place: reopen.  The new geometry
 		 * must be in place first, since open() sizes things from it. */
-		uint64_t old_lbas = dev->info.num_lbas;
+		uint64_t old_lbas = scsi_lun_num_lbas(&dev->lun);
 		if (rc->changed & VHOSTIO_RECONFIG_SIZE)
-			dev->info.num_lbas = rc->size / dev->info.block_size;
+			scsi_lun_set_num_lbas(&dev->lun, rc->size / dev->lun.block_size);
 		ret = reopen(dev, new_cfgstring);
 		if (ret < 0)
-			dev->info.num_lbas = old_lbas;
+			scsi_lun_set_num_lbas(&dev->lun, old_lbas);
 		*reopened = ret == 0;
 		return ret;
 	}
@@ -86,7 +86,7 @@ static int apply(struct vhostio_device *dev, const struct vhostio_reconfig *rc, 
 	if (config_changed)
 		snprintf(dev->info.cfgstring, sizeof(dev->info.cfgstring), "%s", new_cfgstring);
 	if (rc->changed & VHOSTIO_RECONFIG_SIZE)
-		__atomic_store_n(&dev->info.num_lbas, rc->size / dev->info.block_size, __ATOMIC_RELEASE);
+		scsi_lun_set_num_lbas(&dev->lun, rc->size / dev->lun.block_size);
 	return 0;
 }
 
@@ -96,9 +96,9 @@ int device_reconfig(struct vhostio_device *dev, const struct vhostio_reconfig *i
 	char new_cfgstring[sizeof(dev->info.cfgstring)];
 
 	/* Drop what does not actually change. */
-	if ((rc.changed & VHOSTIO_RECONFIG_SIZE) && rc.size / dev->info.block_size == dev->info.num_lbas)
+	if ((rc.changed & VHOSTIO_RECONFIG_SIZE) && rc.size / dev->lun.block_size == scsi_lun_num_lbas(&dev->lun))
 		rc.changed &= ~VHOSTIO_RECONFIG_SIZE;
-	if ((rc.changed & VHOSTIO_RECONFIG_WRITE_CACHE) && !rc.write_cache == !dev->info.write_cache)
+	if ((rc.changed & VHOSTIO_RECONFIG_WRITE_CACHE) && !rc.write_cache == !scsi_lun_write_cache(&dev->lun))
 		rc.changed &= ~VHOSTIO_RECONFIG_WRITE_CACHE;
 	if (rc.changed & VHOSTIO_RECONFIG_CONFIG) {
 		/* rc.config is the full dev_config: "<subtype>/<handler config>". */
@@ -118,14 +118,14 @@ int device_reconfig(struct vhostio_device *dev, const struct vhostio_reconfig *i
 			rc.config = slash + 1;
 		}
 	}
-	if ((rc.changed & VHOSTIO_RECONFIG_SIZE) && rc.size < dev->info.block_size) {
+	if ((rc.changed & VHOSTIO_RECONFIG_SIZE) && rc.size < dev->lun.block_size) {
 		vhostio_device_log(dev, VHOSTIO_LOG_ERROR, "new size %" PRIu64 " is less than one block", rc.size);
 		return -EINVAL;
 	}
 	if (!rc.changed)
 		return 0;
 
-	uint64_t old_lbas = dev->info.num_lbas;
+	uint64_t old_lbas = scsi_lun_num_lbas(&dev->lun);
 	if (!device_quiesce(dev, RECONFIG_DRAIN_MS)) {
 		vhostio_device_log(dev, VHOSTIO_LOG_ERROR, "reconfig refused: the handler did not finish its commands");
 		return -EBUSY;
@@ -134,20 +134,20 @@ int device_reconfig(struct vhostio_device *dev, const struct vhostio_reconfig *i
 	int ret = apply(dev, &rc, new_cfgstring, &reopened);
 	if (ret == 0) {
 		if (rc.changed & VHOSTIO_RECONFIG_WRITE_CACHE) {
-			__atomic_store_n(&dev->info.write_cache, rc.write_cache != 0, __ATOMIC_RELEASE);
+			scsi_lun_set_write_cache(&dev->lun, rc.write_cache != 0);
 			vhostio_device_log(dev, VHOSTIO_LOG_INFO, "write cache %s", rc.write_cache ? "on" : "off");
 			/* SPC-4: mode parameters changed by someone else. */
-			__atomic_store_n(&dev->pending_ua, (uint16_t)ASC_MODE_PARAMETERS_CHANGED, __ATOMIC_RELEASE);
+			scsi_lun_set_unit_attention(&dev->lun, ASC_MODE_PARAMETERS_CHANGED);
 		}
-		if (dev->info.num_lbas != old_lbas) {
+		if (scsi_lun_num_lbas(&dev->lun) != old_lbas) {
 			vhostio_device_log(dev, VHOSTIO_LOG_INFO, "capacity %" PRIu64 " -> %" PRIu64 " blocks",
-					   old_lbas, dev->info.num_lbas);
-			__atomic_store_n(&dev->pending_ua, (uint16_t)ASC_CAPACITY_DATA_HAS_CHANGED, __ATOMIC_RELEASE);
+					   old_lbas, scsi_lun_num_lbas(&dev->lun));
+			scsi_lun_set_unit_attention(&dev->lun, ASC_CAPACITY_DATA_HAS_CHANGED);
 		} else if (reopened) {
 			/* Maybe other storage behind the same LUN: tell the initiator
 			 * to drop its caches.  (A handler that took the new config in
 			 * place keeps the medium.) */
-			__atomic_store_n(&dev->pending_ua, (uint16_t)ASC_MEDIUM_MAY_HAVE_CHANGED, __ATOMIC_RELEASE);
+			scsi_lun_set_unit_attention(&dev->lun, ASC_MEDIUM_MAY_HAVE_CHANGED);
 		}
 	}
 	int restart = device_unquiesce(dev);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Shared by the SCSI emulation sources: the command table that drives both
- * dispatch and REPORT SUPPORTED OPERATION CODES (scsi.c), completion
- * helpers, and the emulators of SPC (scsi_spc.c) and SBC (scsi_sbc.c).
+ * dispatch and REPORT SUPPORTED OPERATION CODES (dispatch.c), completion
+ * helpers (io.c), and the emulators of SPC (spc.c) and SBC (sbc.c).
  */
 #ifndef VHOSTIO_SCSI_INTERNAL_H
 #define VHOSTIO_SCSI_INTERNAL_H
@@ -11,8 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "device.h"
+#include "log.h"
+#include "lun.h"
 #include "scsi_defs.h"
+#include "sense.h"
 
 /* Largest emulated response (INQUIRY, MODE SENSE, REPORT SUPPORTED OPCODES...). */
 #define SCSI_MAX_RESPONSE 1024
@@ -22,11 +24,11 @@
 /* Limits advertised in the Block Limits VPD page and enforced on the CDBs. */
 #define SCSI_MAX_UNMAP_DESCRIPTORS 256u
 #define SCSI_MAX_CAW_BLOCKS 255u
-uint32_t scsi_max_write_same_blocks(const struct vhostio_device *dev);
-uint32_t scsi_max_unmap_blocks(const struct vhostio_device *dev);
-uint32_t scsi_max_caw_blocks(const struct vhostio_device *dev);
+uint32_t scsi_max_write_same_blocks(const struct scsi_lun *lun);
+uint32_t scsi_max_unmap_blocks(const struct scsi_lun *lun);
+uint32_t scsi_max_caw_blocks(const struct scsi_lun *lun);
 
-typedef void (*scsi_run_fn)(struct vhostio_device *dev, struct vhostio_io *io);
+typedef void (*scsi_run_fn)(struct scsi_lun *lun, struct vhostio_io *io);
 
 enum scsi_command_flag {
 	CMD_HAS_SA = 1u << 0,   /* service action in byte 1, bits 4-0 */
@@ -60,13 +62,15 @@ extern const struct scsi_command scsi_commands[];
 extern const size_t scsi_command_count;
 
 /* The command as this device offers it, or NULL. */
-const struct scsi_command *scsi_find_command(const struct vhostio_device *dev, uint8_t opcode,
+const struct scsi_command *scsi_find_command(const struct scsi_lun *lun, uint8_t opcode,
 					     uint16_t service_action);
-bool scsi_command_offered(const struct vhostio_device *dev, const struct scsi_command *c);
+bool scsi_command_offered(const struct scsi_lun *lun, const struct scsi_command *c);
 /* The usage map as this device reports and enforces it. */
-void scsi_command_usage(const struct vhostio_device *dev, const struct scsi_command *c, uint8_t usage[16]);
+void scsi_command_usage(const struct scsi_lun *lun, const struct scsi_command *c, uint8_t usage[16]);
 
-/* ---- completion helpers (scsi.c) ---- */
+/* ---- completion helpers (io.c) ---- */
+/* Grab the COMPARE AND WRITE lock, or queue the io to be re-run when it is free. */
+bool scsi_caw_lock(struct vhostio_io *io);
 void scsi_complete_good(struct vhostio_io *io);
 void scsi_complete_status(struct vhostio_io *io, const struct vhostio_scsi_status *st);
 void scsi_complete_sense(struct vhostio_io *io, uint8_t key, uint16_t asc);
@@ -87,35 +91,35 @@ void scsi_finish_handler_call(struct vhostio_io *io, int ret);
 /* Copy up to 'len' bytes of the data-out buffer from 'offset'; returns bytes copied. */
 size_t scsi_data_out_copy(const struct vhostio_io *io, size_t offset, void *dst, size_t len);
 /* False (and the command failed) when the kernel's buffer is shorter than 'need'. */
-bool scsi_buffer_covers(struct vhostio_device *dev, struct vhostio_io *io, uint64_t need);
+bool scsi_buffer_covers(struct scsi_lun *lun, struct vhostio_io *io, uint64_t need);
 
 /* Range checks that cannot overflow: lba + blocks <= capacity. */
-static inline bool scsi_lba_range_ok(const struct vhostio_device *dev, uint64_t lba, uint64_t blocks)
+static inline bool scsi_lba_range_ok(const struct scsi_lun *lun, uint64_t lba, uint64_t blocks)
 {
-	return lba <= dev->info.num_lbas && blocks <= dev->info.num_lbas - lba;
+	return lba <= scsi_lun_num_lbas(lun) && blocks <= scsi_lun_num_lbas(lun) - lba;
 }
 
 /* ---- SPC emulation (scsi_spc.c) ---- */
-void scsi_test_unit_ready(struct vhostio_device *dev, struct vhostio_io *io);
-void scsi_request_sense(struct vhostio_device *dev, struct vhostio_io *io);
-void scsi_inquiry(struct vhostio_device *dev, struct vhostio_io *io);
-void scsi_mode_sense(struct vhostio_device *dev, struct vhostio_io *io);
-void scsi_mode_select(struct vhostio_device *dev, struct vhostio_io *io);
-void scsi_start_stop_unit(struct vhostio_device *dev, struct vhostio_io *io);
-void scsi_report_supported_opcodes(struct vhostio_device *dev, struct vhostio_io *io);
+void scsi_test_unit_ready(struct scsi_lun *lun, struct vhostio_io *io);
+void scsi_request_sense(struct scsi_lun *lun, struct vhostio_io *io);
+void scsi_inquiry(struct scsi_lun *lun, struct vhostio_io *io);
+void scsi_mode_sense(struct scsi_lun *lun, struct vhostio_io *io);
+void scsi_mode_select(struct scsi_lun *lun, struct vhostio_io *io);
+void scsi_start_stop_unit(struct scsi_lun *lun, struct vhostio_io *io);
+void scsi_report_supported_opcodes(struct scsi_lun *lun, struct vhostio_io *io);
 
 /* ---- SBC emulation (scsi_sbc.c) ---- */
-void scsi_read_capacity_10(struct vhostio_device *dev, struct vhostio_io *io);
-void scsi_read_capacity_16(struct vhostio_device *dev, struct vhostio_io *io);
-void scsi_get_lba_status(struct vhostio_device *dev, struct vhostio_io *io);
-void scsi_read(struct vhostio_device *dev, struct vhostio_io *io);
-void scsi_write(struct vhostio_device *dev, struct vhostio_io *io);
-void scsi_synchronize_cache(struct vhostio_device *dev, struct vhostio_io *io);
-void scsi_pre_fetch(struct vhostio_device *dev, struct vhostio_io *io);
-void scsi_verify(struct vhostio_device *dev, struct vhostio_io *io);
-void scsi_write_and_verify(struct vhostio_device *dev, struct vhostio_io *io);
-void scsi_write_same(struct vhostio_device *dev, struct vhostio_io *io);
-void scsi_unmap(struct vhostio_device *dev, struct vhostio_io *io);
-void scsi_compare_and_write(struct vhostio_device *dev, struct vhostio_io *io);
+void scsi_read_capacity_10(struct scsi_lun *lun, struct vhostio_io *io);
+void scsi_read_capacity_16(struct scsi_lun *lun, struct vhostio_io *io);
+void scsi_get_lba_status(struct scsi_lun *lun, struct vhostio_io *io);
+void scsi_read(struct scsi_lun *lun, struct vhostio_io *io);
+void scsi_write(struct scsi_lun *lun, struct vhostio_io *io);
+void scsi_synchronize_cache(struct scsi_lun *lun, struct vhostio_io *io);
+void scsi_pre_fetch(struct scsi_lun *lun, struct vhostio_io *io);
+void scsi_verify(struct scsi_lun *lun, struct vhostio_io *io);
+void scsi_write_and_verify(struct scsi_lun *lun, struct vhostio_io *io);
+void scsi_write_same(struct scsi_lun *lun, struct vhostio_io *io);
+void scsi_unmap(struct scsi_lun *lun, struct vhostio_io *io);
+void scsi_compare_and_write(struct scsi_lun *lun, struct vhostio_io *io);
 
 #endif

@@ -17,44 +17,44 @@
 
 #include "scsi_internal.h"
 
-static bool offers(const struct vhostio_device *dev, uint32_t cap)
+static bool offers(const struct scsi_lun *lun, uint32_t cap)
 {
-	return dev->caps & cap;
+	return lun->caps & cap;
 }
 
 /* ---- READ CAPACITY, GET LBA STATUS ---- */
 
-void scsi_read_capacity_10(struct vhostio_device *dev, struct vhostio_io *io)
+void scsi_read_capacity_10(struct scsi_lun *lun, struct vhostio_io *io)
 {
 	uint8_t b[8];
-	uint64_t last = dev->info.num_lbas - 1;
+	uint64_t last = scsi_lun_num_lbas(lun) - 1;
 	/* All ones tells the initiator to ask READ CAPACITY (16). */
 	put_be32(&b[0], last > 0xffffffffULL ? 0xffffffffU : (uint32_t)last);
-	put_be32(&b[4], dev->info.block_size);
+	put_be32(&b[4], lun->block_size);
 	scsi_complete_data_in(io, b, sizeof(b), sizeof(b));
 }
 
-void scsi_read_capacity_16(struct vhostio_device *dev, struct vhostio_io *io)
+void scsi_read_capacity_16(struct scsi_lun *lun, struct vhostio_io *io)
 {
 	uint8_t b[32] = { 0 };
-	put_be64(&b[0], dev->info.num_lbas - 1);
-	put_be32(&b[8], dev->info.block_size);
-	if (offers(dev, VHOSTIO_CAP_UNMAP))
+	put_be64(&b[0], scsi_lun_num_lbas(lun) - 1);
+	put_be32(&b[8], lun->block_size);
+	if (offers(lun, VHOSTIO_CAP_UNMAP))
 		b[14] = 0x80 | 0x40; /* LBPME, LBPRZ: unmapped blocks read as zeroes */
 	scsi_complete_data_in(io, b, sizeof(b), get_be32(&io->cmd.cdb[10]));
 }
 
 #define LBA_STATUS_MAX_DESCRIPTORS 64
 
-void scsi_get_lba_status(struct vhostio_device *dev, struct vhostio_io *io)
+void scsi_get_lba_status(struct scsi_lun *lun, struct vhostio_io *io)
 {
 	const uint8_t *cdb = io->cmd.cdb;
 	uint64_t lba = get_be64(&cdb[2]);
 	uint32_t alloc_len = get_be32(&cdb[10]);
-	uint32_t bs = dev->info.block_size;
+	uint32_t bs = lun->block_size;
 	uint8_t b[8 + 16 * LBA_STATUS_MAX_DESCRIPTORS];
 
-	if (lba >= dev->info.num_lbas)
+	if (lba >= scsi_lun_num_lbas(lun))
 		return scsi_complete_lba_out_of_range(io);
 
 	/* The same descriptors whatever the allocation length, so that a
@@ -65,15 +65,15 @@ void scsi_get_lba_status(struct vhostio_device *dev, struct vhostio_io *io)
 	memset(b, 0, sizeof(b));
 	unsigned n = 0;
 	uint64_t pos = lba;
-	while (n < want && pos < dev->info.num_lbas) {
-		uint64_t remaining = dev->info.num_lbas - pos;
+	while (n < want && pos < scsi_lun_num_lbas(lun)) {
+		uint64_t remaining = scsi_lun_num_lbas(lun) - pos;
 		uint64_t blocks = remaining;
 		int state = VHOSTIO_LBA_MAPPED;
-		if (dev->handler->lba_status) {
+		if (lun->handler->lba_status) {
 			uint64_t len = remaining * bs;
-			state = dev->handler->lba_status(dev, pos * bs, &len);
+			state = lun->handler->lba_status(lun->dev, pos * bs, &len);
 			if (state < 0) {
-				struct vhostio_scsi_status st = device_status_from_errno(state, false);
+				struct vhostio_scsi_status st = scsi_status_from_errno(state, false);
 				return scsi_complete_status(io, &st);
 			}
 			/* A partial block belongs to the extent: round up, never stall. */
@@ -136,80 +136,80 @@ static struct lba_args decode_lba(const uint8_t *cdb)
 }
 
 /* FUA on a write: the handler's own, or write then flush behind a volatile cache. */
-static void set_write_fua(struct vhostio_device *dev, struct vhostio_io *io, bool fua)
+static void set_write_fua(struct scsi_lun *lun, struct vhostio_io *io, bool fua)
 {
 	if (!fua)
 		return;
-	if (dev->native_caps & VHOSTIO_CAP_FUA)
+	if (lun->native_caps & VHOSTIO_CAP_FUA)
 		io->flags |= VHOSTIO_IO_FUA;
 	else
-		io->flush_after = vhostio_device_write_cache(dev) && offers(dev, VHOSTIO_CAP_FLUSH);
+		io->flush_after = scsi_lun_write_cache(lun) && offers(lun, VHOSTIO_CAP_FLUSH);
 }
 
 /* ---- READ / WRITE ---- */
 
-static void read_write(struct vhostio_device *dev, struct vhostio_io *io, bool is_write)
+static void read_write(struct scsi_lun *lun, struct vhostio_io *io, bool is_write)
 {
 	struct lba_args a = decode_lba(io->cmd.cdb);
-	uint32_t bs = dev->info.block_size;
+	uint32_t bs = lun->block_size;
 
 	io->is_write = is_write;
-	if (!scsi_lba_range_ok(dev, a.lba, a.blocks))
+	if (!scsi_lba_range_ok(lun, a.lba, a.blocks))
 		return scsi_complete_lba_out_of_range(io);
 	if (a.blocks == 0)
 		return scsi_complete_good(io);
 	uint64_t length = (uint64_t)a.blocks * bs;
-	if (!scsi_buffer_covers(dev, io, length))
+	if (!scsi_buffer_covers(lun, io, length))
 		return;
 	/* 6-byte CDBs have no FUA; for reads FUA needs nothing: a read sees every completed write. */
 	if (is_write && io->cmd.cdb[0] != OP_WRITE_6)
-		set_write_fua(dev, io, io->cmd.cdb[1] & 0x08);
+		set_write_fua(lun, io, io->cmd.cdb[1] & 0x08);
 
 	int ret;
 	if (is_write)
-		ret = dev->handler->write(dev, io, io->iov, (int)io->cmd.iov_cnt, length, a.lba * bs);
+		ret = lun->handler->write(lun->dev, io, io->iov, (int)io->cmd.iov_cnt, length, a.lba * bs);
 	else
-		ret = dev->handler->read(dev, io, io->iov, (int)io->cmd.iov_cnt, length, a.lba * bs);
+		ret = lun->handler->read(lun->dev, io, io->iov, (int)io->cmd.iov_cnt, length, a.lba * bs);
 	scsi_finish_handler_call(io, ret);
 }
 
-void scsi_read(struct vhostio_device *dev, struct vhostio_io *io)
+void scsi_read(struct scsi_lun *lun, struct vhostio_io *io)
 {
-	read_write(dev, io, false);
+	read_write(lun, io, false);
 }
 
-void scsi_write(struct vhostio_device *dev, struct vhostio_io *io)
+void scsi_write(struct scsi_lun *lun, struct vhostio_io *io)
 {
-	read_write(dev, io, true);
+	read_write(lun, io, true);
 }
 
 /* ---- SYNCHRONIZE CACHE, PRE-FETCH ---- */
 
 /* NUMBER OF LOGICAL BLOCKS 0 means "to the end of the medium". */
-static bool cache_range_ok(const struct vhostio_device *dev, const struct lba_args *a)
+static bool cache_range_ok(const struct scsi_lun *lun, const struct lba_args *a)
 {
 	if (a->blocks == 0)
-		return a->lba < dev->info.num_lbas;
-	return scsi_lba_range_ok(dev, a->lba, a->blocks);
+		return a->lba < scsi_lun_num_lbas(lun);
+	return scsi_lba_range_ok(lun, a->lba, a->blocks);
 }
 
-void scsi_synchronize_cache(struct vhostio_device *dev, struct vhostio_io *io)
+void scsi_synchronize_cache(struct scsi_lun *lun, struct vhostio_io *io)
 {
 	struct lba_args a = decode_lba(io->cmd.cdb);
-	if (!cache_range_ok(dev, &a))
+	if (!cache_range_ok(lun, &a))
 		return scsi_complete_lba_out_of_range(io);
 	io->is_write = true;
 	/* Without FLUSH the handler has nothing volatile: done. */
-	if (!offers(dev, VHOSTIO_CAP_FLUSH))
+	if (!offers(lun, VHOSTIO_CAP_FLUSH))
 		return scsi_complete_good(io);
-	scsi_finish_handler_call(io, dev->handler->flush(dev, io));
+	scsi_finish_handler_call(io, lun->handler->flush(lun->dev, io));
 }
 
 /* Nothing to prefetch into: the range is checked and that is all. */
-void scsi_pre_fetch(struct vhostio_device *dev, struct vhostio_io *io)
+void scsi_pre_fetch(struct scsi_lun *lun, struct vhostio_io *io)
 {
 	struct lba_args a = decode_lba(io->cmd.cdb);
-	if (!cache_range_ok(dev, &a))
+	if (!cache_range_ok(lun, &a))
 		return scsi_complete_lba_out_of_range(io);
 	scsi_complete_good(io);
 }
@@ -310,7 +310,7 @@ static void verify_check(struct vhostio_io *io)
 
 static void verify_next(struct vhostio_io *io)
 {
-	struct vhostio_device *dev = io->dev;
+	struct scsi_lun *lun = io->lun;
 	struct verify_state *st = io->bounce;
 	if (io->emul_pos == io->emul_end)
 		return scsi_complete_good(io);
@@ -318,14 +318,14 @@ static void verify_next(struct vhostio_io *io)
 	io->emul_iov.iov_base = st->buf;
 	io->emul_iov.iov_len = n;
 	io->next_step = verify_check;
-	scsi_finish_handler_call(io, dev->handler->read(dev, io, &io->emul_iov, 1, n, io->emul_pos));
+	scsi_finish_handler_call(io, lun->handler->read(lun->dev, io, &io->emul_iov, 1, n, io->emul_pos));
 }
 
 /* Start verifying [offset, offset + length) of the device. */
 static void verify_start(struct vhostio_io *io, enum verify_mode mode, uint64_t offset, uint64_t length)
 {
-	struct vhostio_device *dev = io->dev;
-	uint32_t bs = dev->info.block_size;
+	struct scsi_lun *lun = io->lun;
+	uint32_t bs = lun->block_size;
 	size_t chunk = emul_chunk(bs, length);
 	size_t need = sizeof(struct verify_state) + chunk * (mode == VERIFY_ONE_BLOCK ? 2 : 1);
 
@@ -352,27 +352,27 @@ static void verify_start(struct vhostio_io *io, enum verify_mode mode, uint64_t 
 	verify_next(io);
 }
 
-void scsi_verify(struct vhostio_device *dev, struct vhostio_io *io)
+void scsi_verify(struct scsi_lun *lun, struct vhostio_io *io)
 {
 	const uint8_t *cdb = io->cmd.cdb;
 	struct lba_args a = decode_lba(cdb);
-	uint32_t bs = dev->info.block_size;
+	uint32_t bs = lun->block_size;
 	unsigned bytchk = (cdb[1] >> 1) & 0x03;
 
 	if (bytchk == 2)
 		return scsi_complete_invalid_cdb_field(io, 1, 2);
-	if (!scsi_lba_range_ok(dev, a.lba, a.blocks))
+	if (!scsi_lba_range_ok(lun, a.lba, a.blocks))
 		return scsi_complete_lba_out_of_range(io);
 	if (a.blocks == 0)
 		return scsi_complete_good(io);
 	uint64_t length = (uint64_t)a.blocks * bs;
 	enum verify_mode mode = VERIFY_MEDIUM;
 	if (bytchk == 1) {
-		if (!scsi_buffer_covers(dev, io, length))
+		if (!scsi_buffer_covers(lun, io, length))
 			return;
 		mode = VERIFY_DATA_OUT;
 	} else if (bytchk == 3) {
-		if (!scsi_buffer_covers(dev, io, bs))
+		if (!scsi_buffer_covers(lun, io, bs))
 			return;
 		mode = VERIFY_ONE_BLOCK;
 	}
@@ -398,30 +398,30 @@ static void write_verify_compare(struct vhostio_io *io)
 
 static void write_verify_flush(struct vhostio_io *io)
 {
-	struct vhostio_device *dev = io->dev;
+	struct scsi_lun *lun = io->lun;
 	if (io->step_result < 0)
 		return vhostio_io_complete(io, io->step_result);
-	if (!offers(dev, VHOSTIO_CAP_FLUSH)) {
+	if (!offers(lun, VHOSTIO_CAP_FLUSH)) {
 		io->step_result = 0;
 		return write_verify_compare(io);
 	}
 	io->next_step = write_verify_compare;
-	scsi_finish_handler_call(io, dev->handler->flush(dev, io));
+	scsi_finish_handler_call(io, lun->handler->flush(lun->dev, io));
 }
 
-void scsi_write_and_verify(struct vhostio_device *dev, struct vhostio_io *io)
+void scsi_write_and_verify(struct scsi_lun *lun, struct vhostio_io *io)
 {
 	const uint8_t *cdb = io->cmd.cdb;
 	struct lba_args a = decode_lba(cdb);
-	uint32_t bs = dev->info.block_size;
+	uint32_t bs = lun->block_size;
 
 	io->is_write = true;
-	if (!scsi_lba_range_ok(dev, a.lba, a.blocks))
+	if (!scsi_lba_range_ok(lun, a.lba, a.blocks))
 		return scsi_complete_lba_out_of_range(io);
 	if (a.blocks == 0)
 		return scsi_complete_good(io);
 	uint64_t length = (uint64_t)a.blocks * bs;
-	if (!scsi_buffer_covers(dev, io, length))
+	if (!scsi_buffer_covers(lun, io, length))
 		return;
 	io->emul_pos = a.lba * bs;
 	io->emul_end = io->emul_pos + length;
@@ -429,7 +429,7 @@ void scsi_write_and_verify(struct vhostio_device *dev, struct vhostio_io *io)
 	io->emul_iov.iov_base = NULL;
 	io->emul_iov.iov_len = (cdb[1] & 0x02) ? 1 : 0;
 	io->next_step = write_verify_flush;
-	scsi_finish_handler_call(io, dev->handler->write(dev, io, io->iov, (int)io->cmd.iov_cnt, length,
+	scsi_finish_handler_call(io, lun->handler->write(lun->dev, io, io->iov, (int)io->cmd.iov_cnt, length,
 							  io->emul_pos));
 }
 
@@ -455,7 +455,7 @@ static void write_same_emulate_step(struct vhostio_io *io)
 
 static void write_same_emulate_next(struct vhostio_io *io)
 {
-	struct vhostio_device *dev = io->dev;
+	struct scsi_lun *lun = io->lun;
 	struct write_same_state *st = io->bounce;
 	if (io->emul_pos == io->emul_end)
 		return scsi_complete_good(io);
@@ -464,13 +464,13 @@ static void write_same_emulate_next(struct vhostio_io *io)
 	io->emul_iov.iov_base = st->fill;
 	io->emul_iov.iov_len = n;
 	io->next_step = write_same_emulate_step;
-	scsi_finish_handler_call(io, dev->handler->write(dev, io, &io->emul_iov, 1, n, io->emul_pos));
+	scsi_finish_handler_call(io, lun->handler->write(lun->dev, io, &io->emul_iov, 1, n, io->emul_pos));
 }
 
 /* A loop of writes from a buffer of up to SCSI_EMUL_CHUNK bytes of copies. */
 static void write_same_emulate(struct vhostio_io *io)
 {
-	uint32_t bs = io->dev->info.block_size;
+	uint32_t bs = io->lun->block_size;
 	size_t fill_len = emul_chunk(bs, io->emul_end - io->emul_pos);
 	struct write_same_state *st = realloc(io->bounce, sizeof(*st) + fill_len);
 	if (!st)
@@ -495,21 +495,21 @@ static bool all_zero(const uint8_t *p, size_t len)
 	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
 }
 
-void scsi_write_same(struct vhostio_device *dev, struct vhostio_io *io)
+void scsi_write_same(struct scsi_lun *lun, struct vhostio_io *io)
 {
 	const uint8_t *cdb = io->cmd.cdb;
 	struct lba_args a = decode_lba(cdb);
-	uint32_t bs = dev->info.block_size;
+	uint32_t bs = lun->block_size;
 	bool unmap = cdb[1] & 0x08;
 	bool ndob = cdb[0] == OP_WRITE_SAME_16 && (cdb[1] & 0x01);
 
 	io->is_write = true;
 	/* WSNZ is advertised: 0 blocks ("to the end") is refused, as is more than the limit. */
-	if (a.blocks == 0 || a.blocks > scsi_max_write_same_blocks(dev))
+	if (a.blocks == 0 || a.blocks > scsi_max_write_same_blocks(lun))
 		return scsi_complete_invalid_cdb_field(io, a.blocks_byte, -1);
-	if (!scsi_lba_range_ok(dev, a.lba, a.blocks))
+	if (!scsi_lba_range_ok(lun, a.lba, a.blocks))
 		return scsi_complete_lba_out_of_range(io);
-	if (!ndob && !scsi_buffer_covers(dev, io, bs))
+	if (!ndob && !scsi_buffer_covers(lun, io, bs))
 		return;
 
 	struct write_same_state *st = calloc(1, sizeof(*st) + bs);
@@ -523,14 +523,14 @@ void scsi_write_same(struct vhostio_device *dev, struct vhostio_io *io)
 	io->emul_end = io->emul_pos + (uint64_t)a.blocks * bs;
 
 	/* UNMAP may deallocate only when that reads back as this block (LBPRZ: zeroes). */
-	if (unmap && offers(dev, VHOSTIO_CAP_UNMAP) && all_zero(st->fill, bs)) {
+	if (unmap && offers(lun, VHOSTIO_CAP_UNMAP) && all_zero(st->fill, bs)) {
 		st->range.offset = io->emul_pos;
 		st->range.length = io->emul_end - io->emul_pos;
-		return scsi_finish_handler_call(io, dev->handler->unmap(dev, io, &st->range, 1));
+		return scsi_finish_handler_call(io, lun->handler->unmap(lun->dev, io, &st->range, 1));
 	}
-	if (dev->native_caps & VHOSTIO_CAP_WRITE_SAME) {
+	if (lun->native_caps & VHOSTIO_CAP_WRITE_SAME) {
 		io->next_step = write_same_after_native;
-		return scsi_finish_handler_call(io, dev->handler->write_same(dev, io, st->fill,
+		return scsi_finish_handler_call(io, lun->handler->write_same(lun->dev, io, st->fill,
 									      io->emul_end - io->emul_pos,
 									      io->emul_pos));
 	}
@@ -542,11 +542,11 @@ void scsi_write_same(struct vhostio_device *dev, struct vhostio_io *io)
 #define UNMAP_HEADER_LEN 8
 #define UNMAP_DESCRIPTOR_LEN 16
 
-void scsi_unmap(struct vhostio_device *dev, struct vhostio_io *io)
+void scsi_unmap(struct scsi_lun *lun, struct vhostio_io *io)
 {
 	const uint8_t *cdb = io->cmd.cdb;
 	size_t param_len = get_be16(&cdb[7]);
-	uint32_t bs = dev->info.block_size;
+	uint32_t bs = lun->block_size;
 	uint8_t hdr[UNMAP_HEADER_LEN];
 
 	io->is_write = true;
@@ -554,7 +554,7 @@ void scsi_unmap(struct vhostio_device *dev, struct vhostio_io *io)
 		return scsi_complete_good(io);
 	if (param_len < UNMAP_HEADER_LEN)
 		return scsi_complete_param_list_length_error(io);
-	if (!scsi_buffer_covers(dev, io, param_len))
+	if (!scsi_buffer_covers(lun, io, param_len))
 		return;
 	scsi_data_out_copy(io, 0, hdr, sizeof(hdr));
 	size_t data_len = get_be16(&hdr[0]);
@@ -580,10 +580,10 @@ void scsi_unmap(struct vhostio_device *dev, struct vhostio_io *io)
 		scsi_data_out_copy(io, off, d, sizeof(d));
 		uint64_t lba = get_be64(&d[0]);
 		uint32_t blocks = get_be32(&d[8]);
-		if (!scsi_lba_range_ok(dev, lba, blocks))
+		if (!scsi_lba_range_ok(lun, lba, blocks))
 			return scsi_complete_lba_out_of_range(io);
 		total += blocks;
-		if (total > scsi_max_unmap_blocks(dev))
+		if (total > scsi_max_unmap_blocks(lun))
 			return scsi_complete_invalid_param_field(io, (uint16_t)(off + 8), -1);
 		if (blocks == 0)
 			continue;
@@ -593,7 +593,7 @@ void scsi_unmap(struct vhostio_device *dev, struct vhostio_io *io)
 	}
 	if (n == 0)
 		return scsi_complete_good(io);
-	scsi_finish_handler_call(io, dev->handler->unmap(dev, io, ranges, n));
+	scsi_finish_handler_call(io, lun->handler->unmap(lun->dev, io, ranges, n));
 }
 
 /* ---- COMPARE AND WRITE ----
@@ -605,7 +605,7 @@ void scsi_unmap(struct vhostio_device *dev, struct vhostio_io *io)
 
 static void caw_compare(struct vhostio_io *io)
 {
-	struct vhostio_device *dev = io->dev;
+	struct scsi_lun *lun = io->lun;
 	if (io->step_result < 0)
 		return vhostio_io_complete(io, io->step_result);
 
@@ -634,28 +634,28 @@ static void caw_compare(struct vhostio_io *io)
 		skip = 0;
 	}
 	io->is_write = true;
-	set_write_fua(dev, io, io->cmd.cdb[1] & 0x08);
-	scsi_finish_handler_call(io, dev->handler->write(dev, io, iov, cnt, len, io->emul_pos));
+	set_write_fua(lun, io, io->cmd.cdb[1] & 0x08);
+	scsi_finish_handler_call(io, lun->handler->write(lun->dev, io, iov, cnt, len, io->emul_pos));
 }
 
-void scsi_compare_and_write(struct vhostio_device *dev, struct vhostio_io *io)
+void scsi_compare_and_write(struct scsi_lun *lun, struct vhostio_io *io)
 {
 	const uint8_t *cdb = io->cmd.cdb;
 	uint64_t lba = get_be64(&cdb[2]);
 	uint32_t blocks = cdb[13];
-	uint32_t bs = dev->info.block_size;
+	uint32_t bs = lun->block_size;
 
-	if (blocks > scsi_max_caw_blocks(dev))
+	if (blocks > scsi_max_caw_blocks(lun))
 		return scsi_complete_invalid_cdb_field(io, 13, -1);
-	if (!scsi_lba_range_ok(dev, lba, blocks))
+	if (!scsi_lba_range_ok(lun, lba, blocks))
 		return scsi_complete_lba_out_of_range(io);
 	if (blocks == 0) /* SBC-3: not an error, nothing to do */
 		return scsi_complete_good(io);
 	size_t len = (size_t)blocks * bs;
-	if (!scsi_buffer_covers(dev, io, 2 * (uint64_t)len))
+	if (!scsi_buffer_covers(lun, io, 2 * (uint64_t)len))
 		return;
 	/* Queued behind another COMPARE AND WRITE: re-run from the top when it is done. */
-	if (!device_caw_lock(io))
+	if (!scsi_caw_lock(io))
 		return;
 
 	/* Read buffer, then room for the write half's iovs (aligned for struct iovec). */
@@ -669,5 +669,5 @@ void scsi_compare_and_write(struct vhostio_device *dev, struct vhostio_io *io)
 	io->emul_iov.iov_base = io->bounce;
 	io->emul_iov.iov_len = len;
 	io->next_step = caw_compare;
-	scsi_finish_handler_call(io, dev->handler->read(dev, io, &io->emul_iov, 1, len, io->emul_pos));
+	scsi_finish_handler_call(io, lun->handler->read(lun->dev, io, &io->emul_iov, 1, len, io->emul_pos));
 }

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The device's I/O path: the pool of ios, steps of multi-step emulations
+ * scheduled on the command thread, and completions (from any thread) into
+ * the ring with one kick per batch.  SCSI reaches all of it through
+ * device_lun_ops.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "device.h"
+#include "log.h"
+
+/* Set while a thread drains a device's ring or serves its events:
+ * completions made meanwhile leave the kick to the end of the batch. */
+static __thread struct vhostio_device *batch_device;
+/* The device whose command thread this is (or that a test drives by hand). */
+static __thread struct vhostio_device *command_thread_of;
+/* >0 while a step runs: nested steps are queued, not recursed into. */
+static __thread int step_depth;
+
+static struct vhostio_device *device_of(struct vhostio_io *io)
+{
+	return (struct vhostio_device *)((char *)io->lun - offsetof(struct vhostio_device, lun));
+}
+
+struct vhostio_device *device_enter_batch(struct vhostio_device *dev)
+{
+	struct vhostio_device *prev = command_thread_of;
+	command_thread_of = dev;
+	batch_device = dev;
+	return prev;
+}
+
+void device_leave_batch(struct vhostio_device *prev)
+{
+	batch_device = NULL;
+	command_thread_of = prev;
+}
+
+void device_become_command_thread(struct vhostio_device *dev)
+{
+	command_thread_of = dev;
+}
+
+/* ---- io pool ---- */
+
+struct vhostio_io *device_io_get(struct vhostio_device *dev)
+{
+	struct vhostio_io *io = dev->free_ios;
+	if (io) {
+		dev->free_ios = io->next;
+		scsi_io_reset(io);
+		device_io_of(io)->queued_step = NULL;
+		return io;
+	}
+	struct device_io *dio = calloc(1, sizeof(*dio));
+	if (!dio)
+		return NULL;
+	dio->io.lun = &dev->lun;
+	dio->io.iov = dio->iov_inline;
+	dio->iov_cap = IO_INLINE_IOVS;
+	return &dio->io;
+}
+
+void device_io_put(struct vhostio_device *dev, struct vhostio_io *io)
+{
+	io->next = dev->free_ios;
+	dev->free_ios = io;
+}
+
+void device_io_free_all(struct vhostio_device *dev)
+{
+	while (dev->free_ios) {
+		struct device_io *dio = device_io_of(dev->free_ios);
+		dev->free_ios = dio->io.next;
+		if (dio->io.iov != dio->iov_inline)
+			free(dio->io.iov);
+		free(dio);
+	}
+}
+
+int device_io_grow_iovs(struct vhostio_io *io, uint32_t n)
+{
+	struct device_io *dio = device_io_of(io);
+	struct iovec *iov = malloc((size_t)n * sizeof(*iov));
+	if (!iov)
+		return -ENOMEM;
+	if (io->iov != dio->iov_inline)
+		free(io->iov);
+	io->iov = iov;
+	dio->iov_cap = n;
+	return 0;
+}
+
+/* Singly linked FIFO of ios through io->next. */
+static void io_queue_push(struct vhostio_io **head, struct vhostio_io **tail, struct vhostio_io *io)
+{
+	io->next = NULL;
+	if (*tail)
+		(*tail)->next = io;
+	else
+		*head = io;
+	*tail = io;
+}
+
+static struct vhostio_io *io_queue_pop(struct vhostio_io **head, struct vhostio_io **tail)
+{
+	struct vhostio_io *io = *head;
+	if (io) {
+		*head = io->next;
+		if (!*head)
+			*tail = NULL;
+		io->next = NULL;
+	}
+	return io;
+}
+
+void device_wake_command_thread(struct vhostio_device *dev)
+{
+	uint64_t one = 1;
+	if (dev->wake_fd >= 0 && write(dev->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		vhostio_device_log(dev, VHOSTIO_LOG_ERROR, "cannot wake the command thread: %s", strerror(errno));
+}
+
+/* ---- steps: multi-step emulation on the command thread ---- */
+
+void device_run_deferred(struct vhostio_device *dev)
+{
+	/* Cheap test first: this runs after every command. */
+	if (!__atomic_load_n(&dev->n_deferred, __ATOMIC_ACQUIRE))
+		return;
+	for (;;) {
+		pthread_mutex_lock(&dev->lock);
+		struct vhostio_io *io = io_queue_pop(&dev->deferred_head, &dev->deferred_tail);
+		if (io)
+			__atomic_sub_fetch(&dev->n_deferred, 1, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&dev->lock);
+		if (!io)
+			return;
+		struct device_io *dio = device_io_of(io);
+		io_step_fn step = dio->queued_step;
+		dio->queued_step = NULL;
+		step_depth++;
+		step(io);
+		step_depth--;
+	}
+}
+
+void device_run_step(struct vhostio_io *io, io_step_fn step)
+{
+	struct vhostio_device *dev = device_of(io);
+	bool here = command_thread_of == dev || dev->handler->thread_model == VHOSTIO_THREAD_PARALLEL;
+
+	if (here && step_depth == 0) {
+		step_depth++;
+		step(io);
+		step_depth--;
+		device_run_deferred(dev);
+		return;
+	}
+	/* Another thread, or nested in a step (a synchronous handler): queue,
+	 * so a long emulation loops instead of recursing. */
+	device_io_of(io)->queued_step = step;
+	pthread_mutex_lock(&dev->lock);
+	io_queue_push(&dev->deferred_head, &dev->deferred_tail, io);
+	__atomic_add_fetch(&dev->n_deferred, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&dev->lock);
+	if (!here)
+		device_wake_command_thread(dev);
+}
+
+/* ---- completion ---- */
+
+bool device_tail_moved_locked(struct vhostio_device *dev)
+{
+	if (dev->ring.tail == dev->kicked_tail)
+		return false;
+	dev->kicked_tail = dev->ring.tail;
+	return true;
+}
+
+void device_kick(struct vhostio_device *dev)
+{
+	__atomic_add_fetch(&dev->stats.kicks, 1, __ATOMIC_RELAXED);
+	int ret = dev->transport.kick(dev->transport.opaque);
+	if (ret < 0)
+		vhostio_device_log(dev, VHOSTIO_LOG_ERROR, "cannot notify the kernel: %s", strerror(-ret));
+}
+
+/* The LUN's completion callback: the response goes into the ring. */
+static void complete_into_ring(struct vhostio_io *io, const struct vhostio_scsi_status *st, uint32_t read_len)
+{
+	struct vhostio_device *dev = device_of(io);
+
+	pthread_mutex_lock(&dev->lock);
+	ring_complete(&dev->ring, (uint16_t)io->cmd.tag, st, read_len, scsi_lun_descriptor_sense(&dev->lun));
+	device_io_put(dev, io);
+	bool need_kick = batch_device != dev && device_tail_moved_locked(dev);
+	if (dev->ring.outstanding == 0 && dev->drain_waiters)
+		pthread_cond_broadcast(&dev->drained);
+	pthread_mutex_unlock(&dev->lock);
+
+	if (need_kick)
+		device_kick(dev);
+}
+
+void device_fail(struct vhostio_io *io, const struct vhostio_scsi_status *st)
+{
+	complete_into_ring(io, st, UINT32_MAX);
+}
+
+const struct scsi_lun_ops device_lun_ops = {
+	.complete = complete_into_ring,
+	.run_step = device_run_step,
+};
