@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "configfs.h"
 #include "fixture.h"
 
 int check_failures;
@@ -106,8 +107,8 @@ struct fixture *fx_new_with(const struct vhostio_handler *h, uint32_t cmdr_size,
 	return fx_new_cfg(h, "mem/unit-test", cmdr_size, num_lbas, block_size, write_cache);
 }
 
-struct fixture *fx_new_cfg(const struct vhostio_handler *h, const char *cfgstring, uint32_t cmdr_size,
-			   uint64_t num_lbas, uint32_t block_size, bool write_cache)
+static struct fixture *fx_create(const struct vhostio_handler *h, const char *cfgstring, const char *configfs_name,
+				 uint32_t cmdr_size, uint64_t num_lbas, uint32_t block_size, bool write_cache)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	if (!f || ringsim_init(&f->sim, cmdr_size, 4u << 20) < 0)
@@ -127,6 +128,12 @@ struct fixture *fx_new_cfg(const struct vhostio_handler *h, const char *cfgstrin
 	};
 	snprintf(info.cfgstring, sizeof(info.cfgstring), "%s", cfgstring);
 	snprintf(info.subtype, sizeof(info.subtype), "%s", f->handler.subtype);
+	if (configfs_name) {
+		const char *slash = strchr(configfs_name, '/');
+		if (!slash || configfs_path(info.configfs_dir, sizeof(info.configfs_dir), "core/user_%.*s/%s",
+					    (int)(slash - configfs_name), configfs_name, slash + 1) < 0)
+			abort();
+	}
 	struct device_transport t = { .kick = ringsim_kick, .opaque = &f->sim };
 	current_disk = &f->disk;
 	if (device_create(&f->dev, &info, &attrs, &f->handler, f->sim.map, f->sim.map_size, t) < 0) {
@@ -134,6 +141,17 @@ struct fixture *fx_new_cfg(const struct vhostio_handler *h, const char *cfgstrin
 		exit(T_EXIT_FAIL);
 	}
 	return f;
+}
+
+struct fixture *fx_new_cfg(const struct vhostio_handler *h, const char *cfgstring, uint32_t cmdr_size,
+			   uint64_t num_lbas, uint32_t block_size, bool write_cache)
+{
+	return fx_create(h, cfgstring, NULL, cmdr_size, num_lbas, block_size, write_cache);
+}
+
+struct fixture *fx_new_configfs(uint32_t cmdr_size, uint64_t num_lbas, uint32_t block_size, const char *name)
+{
+	return fx_create(&memdisk_handler, "mem/unit-test", name, cmdr_size, num_lbas, block_size, false);
 }
 
 struct fixture *fx_new(uint32_t cmdr_size, uint64_t num_lbas, uint32_t block_size, bool write_cache)
@@ -309,51 +327,18 @@ const struct vhostio_handler memdisk_ws_handler = {
 
 bool sense_parse(const uint8_t *s, size_t len, struct sense_info *out)
 {
+	struct vhostio_scsi_status st;
 	memset(out, 0, sizeof(*out));
-	if (len < 8)
+	if (vhostio_sense_decode(s, len, &st) < 0)
 		return false;
-	uint8_t code = s[0] & 0x7f;
-	if (code == 0x70) {
-		if (len < 18)
-			return false;
-		out->key = s[2] & 0x0f;
-		out->asc = s[12];
-		out->ascq = s[13];
-		out->info_valid = s[0] & 0x80;
-		out->info = (uint64_t)s[3] << 24 | (uint64_t)s[4] << 16 | (uint64_t)s[5] << 8 | s[6];
-		out->sks_valid = s[15] & 0x80;
-		out->sks[0] = s[15] & 0x7f;
-		out->sks[1] = s[16];
-		out->sks[2] = s[17];
-		return true;
-	}
-	if (code != 0x72)
-		return false;
-	out->descriptor = true;
-	out->key = s[1] & 0x0f;
-	out->asc = s[2];
-	out->ascq = s[3];
-	size_t end = 8 + (size_t)s[7];
-	if (end > len)
-		end = len;
-	for (size_t off = 8; off + 2 <= end;) {
-		const uint8_t *d = &s[off];
-		size_t dlen = 2 + (size_t)d[1];
-		if (off + dlen > end)
-			break;
-		if (d[0] == 0x00 && dlen >= 12) {
-			out->info_valid = d[2] & 0x80;
-			out->info = 0;
-			for (int i = 0; i < 8; i++)
-				out->info = out->info << 8 | d[4 + i];
-		} else if (d[0] == 0x02 && dlen >= 7) {
-			out->sks_valid = d[4] & 0x80;
-			out->sks[0] = d[4] & 0x7f;
-			out->sks[1] = d[5];
-			out->sks[2] = d[6];
-		}
-		off += dlen;
-	}
+	out->descriptor = (s[0] & 0x7f) >= 0x72;
+	out->key = st.sense_key;
+	out->asc = st.asc;
+	out->ascq = st.ascq;
+	out->info_valid = st.info_valid;
+	out->info = st.info;
+	out->sks_valid = st.sks_valid;
+	memcpy(out->sks, st.sks, sizeof(out->sks));
 	return true;
 }
 

@@ -75,6 +75,9 @@ struct fixture *fx_new_with(const struct vhostio_handler *h, uint32_t cmdr_size,
 /* Any handler on any config string ("<subtype>/<config>"); exits 1 if open fails. */
 struct fixture *fx_new_cfg(const struct vhostio_handler *h, const char *cfgstring, uint32_t cmdr_size,
 			   uint64_t num_lbas, uint32_t block_size, bool write_cache);
+/* A device whose configfs directory is core/user_<hba>/<dev> for name "<hba>/<dev>"
+ * under configfs_target_root() (a scratch tree the test made). */
+struct fixture *fx_new_configfs(uint32_t cmdr_size, uint64_t num_lbas, uint32_t block_size, const char *name);
 void fx_free(struct fixture *f);
 /* One turn of the command thread: watched fd, deferred steps, ring. */
 int fx_serve(struct fixture *f, int timeout_ms);
