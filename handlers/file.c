@@ -12,7 +12,7 @@
  * thread, brings us back to reap completions.  Nothing is shared with
  * another thread, so there are no locks.
  */
-#define _GNU_SOURCE /* O_DIRECT, fallocate, statx, asprintf, strchrnul */
+#define _GNU_SOURCE /* O_DIRECT, fallocate, statx, strchrnul */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -96,19 +96,6 @@ struct file_lun {
 
 /* ---- config ---- */
 
-static void set_reason(char **reason, const char *fmt, ...) VHOSTIO_PRINTF(2, 3);
-static void set_reason(char **reason, const char *fmt, ...)
-{
-	if (!reason)
-		return;
-	free(*reason);
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(reason, fmt, ap) < 0)
-		*reason = NULL;
-	va_end(ap);
-}
-
 static bool token_is(const char *tok, size_t len, const char *word)
 {
 	return strlen(word) == len && strncmp(tok, word, len) == 0;
@@ -123,11 +110,11 @@ static int parse_config(const char *config, struct file_opts *o, char **reason)
 	o->direct = DIRECT_AUTO;
 	o->queue_depth = FILE_QD_DEFAULT;
 	if (semi == config) {
-		set_reason(reason, "missing file path: the config is file/<path>[;option...]");
+		vhostio_set_reason(reason, "missing file path: the config is file/<path>[;option...]");
 		return -EINVAL;
 	}
 	if (config[0] != '/') {
-		set_reason(reason, "file path '%.*s' is not absolute", (int)(semi - config), config);
+		vhostio_set_reason(reason, "file path '%.*s' is not absolute", (int)(semi - config), config);
 		return -EINVAL;
 	}
 	o->path = strndup(config, (size_t)(semi - config));
@@ -166,14 +153,14 @@ static int parse_config(const char *config, struct file_opts *o, char **reason)
 				goto bad_value;
 			o->queue_depth = (unsigned)v;
 		} else {
-			set_reason(reason,
+			vhostio_set_reason(reason,
 				   "unknown file option '%.*s' (known: direct=auto|on|off, create, queue_depth=N)",
 				   (int)len, opt);
 			goto fail;
 		}
 		continue;
 bad_value:
-		set_reason(reason, "file option '%.*s': %s", (int)len, opt,
+		vhostio_set_reason(reason, "file option '%.*s': %s", (int)len, opt,
 			   opt[0] == 'd' ? "want direct=auto, direct=on or direct=off"
 					 : "want queue_depth=1..4096");
 		goto fail;
@@ -193,11 +180,11 @@ static int check_path(const struct file_opts *o, char **reason)
 	if (stat(o->path, &st) < 0) {
 		int err = errno;
 		if (err != ENOENT) {
-			set_reason(reason, "file '%s': %s", o->path, strerror(err));
+			vhostio_set_reason(reason, "file '%s': %s", o->path, strerror(err));
 			return -err;
 		}
 		if (!o->create) {
-			set_reason(reason, "file '%s': %s (add ';create' to create it)", o->path, strerror(err));
+			vhostio_set_reason(reason, "file '%s': %s (add ';create' to create it)", o->path, strerror(err));
 			return -err;
 		}
 		/* It will be created: its directory must exist and take a new file. */
@@ -215,26 +202,26 @@ static int check_path(const struct file_opts *o, char **reason)
 		else if (!S_ISDIR(st.st_mode))
 			ret = -ENOTDIR;
 		if (ret < 0)
-			set_reason(reason, "cannot create file '%s': directory '%s': %s", o->path, dir,
+			vhostio_set_reason(reason, "cannot create file '%s': directory '%s': %s", o->path, dir,
 				   strerror(-ret));
 		else if (access(dir, W_OK | X_OK) < 0) {
 			ret = -errno;
-			set_reason(reason, "cannot create file '%s' in '%s': %s", o->path, dir, strerror(-ret));
+			vhostio_set_reason(reason, "cannot create file '%s' in '%s': %s", o->path, dir, strerror(-ret));
 		}
 		free(dir);
 		return ret;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		set_reason(reason, "file '%s' is a directory", o->path);
+		vhostio_set_reason(reason, "file '%s' is a directory", o->path);
 		return -EISDIR;
 	}
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		set_reason(reason, "file '%s' is not a regular file or block device", o->path);
+		vhostio_set_reason(reason, "file '%s' is not a regular file or block device", o->path);
 		return -EINVAL;
 	}
 	if (access(o->path, R_OK | W_OK) < 0) {
 		int err = errno;
-		set_reason(reason, "file '%s': %s (need read and write access)", o->path, strerror(err));
+		vhostio_set_reason(reason, "file '%s': %s (need read and write access)", o->path, strerror(err));
 		return -err;
 	}
 	return 0;

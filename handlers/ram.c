@@ -13,10 +13,9 @@
  * Thread model SERIALIZE: every callback runs on the device's command
  * thread, so the table needs no lock.
  */
-#define _GNU_SOURCE /* asprintf, mremap */
+#define _GNU_SOURCE /* mremap */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,8 @@
 #include <sys/mman.h>
 
 #include <vhostio/handler.h>
+
+#include "util.h"
 
 #define RAM_CHUNK_DEFAULT (64u << 10)
 #define RAM_CHUNK_MIN (4u << 10)
@@ -47,49 +48,6 @@ struct ram_lun {
 
 /* ---- config ---- */
 
-static void set_reason(char **reason, const char *fmt, ...) VHOSTIO_PRINTF(2, 3);
-static void set_reason(char **reason, const char *fmt, ...)
-{
-	if (!reason)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(reason, fmt, ap) < 0)
-		*reason = NULL;
-	va_end(ap);
-}
-
-/* "<digits>[k|m|g]" (binary units, either case) of exactly 'len' chars. */
-static bool parse_size(const char *s, size_t len, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i = 0;
-
-	if (len == 0)
-		return false;
-	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-		if (v > (UINT64_MAX - 9) / 10)
-			return false;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (i == 0)
-		return false;
-	if (i < len) {
-		unsigned shift;
-		switch (s[i]) {
-		case 'k': case 'K': shift = 10; break;
-		case 'm': case 'M': shift = 20; break;
-		case 'g': case 'G': shift = 30; break;
-		default: return false;
-		}
-		if (i + 1 != len || v > (UINT64_MAX >> shift))
-			return false;
-		v <<= shift;
-	}
-	*out = v;
-	return true;
-}
-
 /* Parse the options after the label.  0, or -EINVAL and a reason. */
 static int ram_parse(const char *config, struct ram_opts *o, char **reason)
 {
@@ -111,28 +69,28 @@ static int ram_parse(const char *config, struct ram_opts *o, char **reason)
 		if (len == 0)
 			continue; /* "label;" or ";;" */
 		if (key_len == 5 && strncmp(opt, "chunk", 5) == 0 && val) {
-			if (!parse_size(val, val_len, &v) || v < RAM_CHUNK_MIN || v > RAM_CHUNK_MAX ||
+			if (vhostio_parse_size(val, val_len, &v) < 0 || v < RAM_CHUNK_MIN || v > RAM_CHUNK_MAX ||
 			    (v & (v - 1))) {
-				set_reason(reason, "ram option 'chunk=%.*s': want a power of two from 4k to 1m",
+				vhostio_set_reason(reason, "ram option 'chunk=%.*s': want a power of two from 4k to 1m",
 					   (int)val_len, val);
 				return -EINVAL;
 			}
 			o->chunk = (size_t)v;
 		} else if (key_len == 5 && strncmp(opt, "limit", 5) == 0 && val) {
-			if (!parse_size(val, val_len, &v) || v == 0) {
-				set_reason(reason, "ram option 'limit=%.*s': want a size such as 512m or 2g",
+			if (vhostio_parse_size(val, val_len, &v) < 0 || v == 0) {
+				vhostio_set_reason(reason, "ram option 'limit=%.*s': want a size such as 512m or 2g",
 					   (int)val_len, val);
 				return -EINVAL;
 			}
 			o->limit = v;
 		} else {
-			set_reason(reason, "unknown ram option '%.*s' (known: chunk=<size>, limit=<size>)",
+			vhostio_set_reason(reason, "unknown ram option '%.*s' (known: chunk=<size>, limit=<size>)",
 				   (int)len, opt);
 			return -EINVAL;
 		}
 	}
 	if (o->limit && o->limit < o->chunk) {
-		set_reason(reason, "ram option 'limit=%" PRIu64 "' is smaller than one chunk (%zu bytes)",
+		vhostio_set_reason(reason, "ram option 'limit=%" PRIu64 "' is smaller than one chunk (%zu bytes)",
 			   o->limit, o->chunk);
 		return -EINVAL;
 	}
@@ -367,11 +325,6 @@ static int ram_unmap(struct vhostio_device *dev, struct vhostio_io *io, const st
 	return 0;
 }
 
-static bool all_zero(const uint8_t *p, size_t n)
-{
-	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
-}
-
 static int ram_write_same(struct vhostio_device *dev, struct vhostio_io *io, const void *block,
 			  size_t length, uint64_t offset)
 {
@@ -381,7 +334,7 @@ static int ram_write_same(struct vhostio_device *dev, struct vhostio_io *io, con
 
 	if (!length)
 		return 0;
-	if (all_zero(block, bs)) {
+	if (is_zero(block, bs)) {
 		/* Zeroes are what an unallocated chunk holds: free instead of fill. */
 		deallocate(lun, offset, length);
 		return 0;

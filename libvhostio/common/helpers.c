@@ -72,6 +72,7 @@ void vhostio_set_reason(char **reason, const char *fmt, ...)
 {
 	if (!reason)
 		return;
+	free(*reason);
 	va_list ap;
 	va_start(ap, fmt);
 	if (vasprintf(reason, fmt, ap) < 0)
