@@ -59,6 +59,7 @@ struct dbus_service {
 	void *opaque;
 	GDBusNodeInfo *node;
 	GDBusConnection *conn;
+	gulong closed_handler;   /* "closed" signal of conn */
 	GDBusObjectManagerServer *manager;
 	GDBusInterfaceSkeleton *hm;
 	GHashTable *handlers; /* subtype -> VioIface (one ref), local and external */
@@ -550,7 +551,7 @@ static void bus_got(GObject *source, GAsyncResult *res, gpointer data)
 	}
 	svc->conn = conn;
 	g_dbus_connection_set_exit_on_close(conn, FALSE);
-	g_signal_connect(conn, "closed", G_CALLBACK(bus_closed), svc);
+	svc->closed_handler = g_signal_connect(conn, "closed", G_CALLBACK(bus_closed), svc);
 	g_dbus_object_manager_server_set_connection(svc->manager, conn);
 	/* HandlerManager1 is deliberately not a managed object: targetcli turns
 	 * every managed object into a user:<last path element> backstore. */
@@ -641,7 +642,7 @@ void dbus_service_stop(struct dbus_service *svc)
 	while (svc->busy > 0)
 		g_main_context_iteration(NULL, TRUE);
 	if (svc->conn)
-		g_signal_handlers_disconnect_by_func(svc->conn, bus_closed, svc);
+		g_signal_handler_disconnect(svc->conn, svc->closed_handler);
 	g_dbus_interface_skeleton_unexport(svc->hm);
 	g_object_unref(svc->hm);
 	g_dbus_object_manager_server_set_connection(svc->manager, NULL);

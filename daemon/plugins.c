@@ -66,7 +66,10 @@ static int load_one(struct vhostio_ctx *ctx, const char *path, struct plugin_set
 		free(copy);
 		return 0;
 	}
-	vhostio_handler_entry_fn entry = (vhostio_handler_entry_fn)dlsym(h, VHOSTIO_HANDLER_ENTRY_NAME);
+	/* POSIX lets dlsym's object pointer hold a function; ISO C casts may not convert it. */
+	void *sym = dlsym(h, VHOSTIO_HANDLER_ENTRY_NAME);
+	vhostio_handler_entry_fn entry;
+	memcpy(&entry, &sym, sizeof(entry));
 	const struct vhostio_handler *handler = entry ? entry() : NULL;
 	int ret = handler ? vhostio_ctx_add_handler(ctx, handler) : -ENOENT;
 	if (ret < 0) {

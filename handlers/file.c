@@ -459,10 +459,14 @@ static void req_done(struct file_lun *lun, struct file_req *req, int res)
 			return;
 		res = -ENOMEM;
 	}
-	if (req->op == REQ_FALLOC)
-		return group_part_done(lun, req, res);
-	if (req->op == REQ_FSYNC)
-		return req_finish(lun, req, res < 0 ? res : 0);
+	if (req->op == REQ_FALLOC) {
+		group_part_done(lun, req, res);
+		return;
+	}
+	if (req->op == REQ_FSYNC) {
+		req_finish(lun, req, res < 0 ? res : 0);
+		return;
+	}
 
 	if (res == -EINVAL && req->direct) {
 		/* Our alignment guess was wrong for this one: go buffered. */
@@ -476,13 +480,17 @@ static void req_done(struct file_lun *lun, struct file_req *req, int res)
 			return;
 		res = -ENOMEM;
 	}
-	if (res < 0)
-		return req_finish(lun, req, res);
+	if (res < 0) {
+		req_finish(lun, req, res);
+		return;
+	}
 	if (res == 0) {
-		if (req->op == REQ_WRITE || lun->is_blk)
-			return req_finish(lun, req, -EIO); /* no progress: never loop */
+		if (req->op == REQ_WRITE || lun->is_blk) {
+			req_finish(lun, req, -EIO); /* no progress: never loop */
 		/* Past the end of a file that was cut short behind our back. */
 		iov_zero(req->iov, req->iovcnt, req->done, req->length - req->done);
+			return;
+		}
 		req->done = req->length;
 	}
 	req->done += (size_t)res;
@@ -491,7 +499,8 @@ static void req_done(struct file_lun *lun, struct file_req *req, int res)
 		req->retries = 0;
 		if (req_submit(lun, req) == 0)
 			return;
-		return req_finish(lun, req, -ENOMEM);
+		req_finish(lun, req, -ENOMEM);
+		return;
 	}
 	req_finish(lun, req, 0);
 }

@@ -21,7 +21,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dlopen: %s\n", dlerror());
 		return 1;
 	}
-	vhostio_handler_entry_fn entry = (vhostio_handler_entry_fn)dlsym(so, VHOSTIO_HANDLER_ENTRY_NAME);
+	/* POSIX lets dlsym's object pointer hold a function; ISO C casts may not convert it. */
+	void *sym = dlsym(so, VHOSTIO_HANDLER_ENTRY_NAME);
+	vhostio_handler_entry_fn entry;
+	memcpy(&entry, &sym, sizeof(entry));
 	const struct vhostio_handler *h = entry ? entry() : NULL;
 	int bad = 0;
 	if (!h) {

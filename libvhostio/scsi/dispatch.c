@@ -265,8 +265,10 @@ void scsi_execute(struct vhostio_io *io)
 	/* A COMPARE AND WRITE re-run after waiting for the lock already passed this point. */
 	if (!io->holds_caw_lock && !ua_exempt(cdb[0])) {
 		uint16_t ua = scsi_lun_take_unit_attention(lun);
-		if (ua)
-			return scsi_complete_sense(io, VHOSTIO_SENSE_UNIT_ATTENTION, ua);
+		if (ua) {
+			scsi_complete_sense(io, VHOSTIO_SENSE_UNIT_ATTENTION, ua);
+			return;
+		}
 	}
 
 	const struct scsi_command *c = scsi_find_command(lun, cdb[0], cdb[1] & 0x1f);
@@ -274,12 +276,17 @@ void scsi_execute(struct vhostio_io *io)
 		if (log_enabled(VHOSTIO_LOG_DEBUG))
 			vhostio_device_log(lun->dev, VHOSTIO_LOG_DEBUG, "unsupported opcode 0x%02x/0x%02x", cdb[0],
 					   cdb[1] & 0x1f);
-		if (opcode_has_service_actions(cdb[0]))
-			return scsi_complete_invalid_cdb_field(io, 1, 4);
-		return scsi_complete_sense(io, VHOSTIO_SENSE_ILLEGAL_REQUEST, ASC_INVALID_COMMAND_OPERATION_CODE);
+		if (opcode_has_service_actions(cdb[0])) {
+			scsi_complete_invalid_cdb_field(io, 1, 4);
+			return;
+		}
+		scsi_complete_sense(io, VHOSTIO_SENSE_ILLEGAL_REQUEST, ASC_INVALID_COMMAND_OPERATION_CODE);
+		return;
 	}
-	if (io->cmd.cdb_len < c->cdb_len)
-		return scsi_complete_sense(io, VHOSTIO_SENSE_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
+	if (io->cmd.cdb_len < c->cdb_len) {
+		scsi_complete_sense(io, VHOSTIO_SENSE_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
+		return;
+	}
 	if (!cdb_bits_ok(lun, io, c))
 		return;
 	c->run(lun, io);
@@ -354,13 +361,17 @@ void scsi_report_supported_opcodes(struct scsi_lun *lun, struct vhostio_io *io)
 		len = report_all(lun, rctd, b);
 		break;
 	case 1: /* opcode only: one that has service actions needs option 2 */
-		if (has_sa)
-			return scsi_complete_invalid_cdb_field(io, 2, 2);
+		if (has_sa) {
+			scsi_complete_invalid_cdb_field(io, 2, 2);
+			return;
+		}
 		len = report_one(lun, scsi_find_command(lun, opcode, 0), rctd, b);
 		break;
 	case 2: /* opcode and service action */
-		if (!has_sa)
-			return scsi_complete_invalid_cdb_field(io, 2, 2);
+		if (!has_sa) {
+			scsi_complete_invalid_cdb_field(io, 2, 2);
+			return;
+		}
 		len = report_one(lun, sa > 0x1f ? NULL : scsi_find_command(lun, opcode, sa), rctd, b);
 		break;
 	case 3: /* either: the service action counts only where there are some */
@@ -368,7 +379,8 @@ void scsi_report_supported_opcodes(struct scsi_lun *lun, struct vhostio_io *io)
 				 rctd, b);
 		break;
 	default:
-		return scsi_complete_invalid_cdb_field(io, 2, 2);
+		scsi_complete_invalid_cdb_field(io, 2, 2);
+		return;
 	}
 	scsi_complete_data_in(io, b, len, get_be32(&cdb[6]));
 }

@@ -54,8 +54,10 @@ void scsi_get_lba_status(struct scsi_lun *lun, struct vhostio_io *io)
 	uint32_t bs = lun->block_size;
 	uint8_t b[8 + 16 * LBA_STATUS_MAX_DESCRIPTORS];
 
-	if (lba >= scsi_lun_num_lbas(lun))
-		return scsi_complete_lba_out_of_range(io);
+	if (lba >= scsi_lun_num_lbas(lun)) {
+		scsi_complete_lba_out_of_range(io);
+		return;
+	}
 
 	/* The same descriptors whatever the allocation length, so that a
 	 * truncated answer is a prefix of the full one and its PARAMETER
@@ -74,7 +76,8 @@ void scsi_get_lba_status(struct scsi_lun *lun, struct vhostio_io *io)
 			state = lun->handler->lba_status(lun->dev, pos * bs, &len);
 			if (state < 0) {
 				struct vhostio_scsi_status st = scsi_status_from_errno(state, false);
-				return scsi_complete_status(io, &st);
+				scsi_complete_status(io, &st);
+				return;
 			}
 			/* A partial block belongs to the extent: round up, never stall. */
 			blocks = len / bs + (len % bs != 0);
@@ -154,10 +157,14 @@ static void read_write(struct scsi_lun *lun, struct vhostio_io *io, bool is_writ
 	uint32_t bs = lun->block_size;
 
 	io->is_write = is_write;
-	if (!scsi_lba_range_ok(lun, a.lba, a.blocks))
-		return scsi_complete_lba_out_of_range(io);
-	if (a.blocks == 0)
-		return scsi_complete_good(io);
+	if (!scsi_lba_range_ok(lun, a.lba, a.blocks)) {
+		scsi_complete_lba_out_of_range(io);
+		return;
+	}
+	if (a.blocks == 0) {
+		scsi_complete_good(io);
+		return;
+	}
 	uint64_t length = (uint64_t)a.blocks * bs;
 	if (!scsi_buffer_covers(lun, io, length))
 		return;
@@ -196,12 +203,16 @@ static bool cache_range_ok(const struct scsi_lun *lun, const struct lba_args *a)
 void scsi_synchronize_cache(struct scsi_lun *lun, struct vhostio_io *io)
 {
 	struct lba_args a = decode_lba(io->cmd.cdb);
-	if (!cache_range_ok(lun, &a))
-		return scsi_complete_lba_out_of_range(io);
+	if (!cache_range_ok(lun, &a)) {
+		scsi_complete_lba_out_of_range(io);
+		return;
+	}
 	io->is_write = true;
 	/* Without FLUSH the handler has nothing volatile: done. */
-	if (!offers(lun, VHOSTIO_CAP_FLUSH))
-		return scsi_complete_good(io);
+	if (!offers(lun, VHOSTIO_CAP_FLUSH)) {
+		scsi_complete_good(io);
+		return;
+	}
 	scsi_finish_handler_call(io, lun->handler->flush(lun->dev, io));
 }
 
@@ -209,8 +220,10 @@ void scsi_synchronize_cache(struct scsi_lun *lun, struct vhostio_io *io)
 void scsi_pre_fetch(struct scsi_lun *lun, struct vhostio_io *io)
 {
 	struct lba_args a = decode_lba(io->cmd.cdb);
-	if (!cache_range_ok(lun, &a))
-		return scsi_complete_lba_out_of_range(io);
+	if (!cache_range_ok(lun, &a)) {
+		scsi_complete_lba_out_of_range(io);
+		return;
+	}
 	scsi_complete_good(io);
 }
 
@@ -289,8 +302,10 @@ static void verify_next(struct vhostio_io *io);
 static void verify_check(struct vhostio_io *io)
 {
 	struct verify_state *st = io->bounce;
-	if (io->step_result < 0)
-		return vhostio_io_complete(io, io->step_result);
+	if (io->step_result < 0) {
+		vhostio_io_complete(io, io->step_result);
+		return;
+	}
 
 	size_t n = io->emul_end - io->emul_pos < st->chunk ? (size_t)(io->emul_end - io->emul_pos) : st->chunk;
 	uint64_t rel = io->emul_pos - st->start;
@@ -302,7 +317,8 @@ static void verify_check(struct vhostio_io *io)
 		differs = buffers_differ(st->buf, st->expect, n, &first);
 	if (differs) {
 		/* INFORMATION: offset of the first differing byte from the start of the data. */
-		return scsi_complete_miscompare(io, rel + first);
+		scsi_complete_miscompare(io, rel + first);
+		return;
 	}
 	io->emul_pos += n;
 	verify_next(io);
@@ -312,8 +328,10 @@ static void verify_next(struct vhostio_io *io)
 {
 	struct scsi_lun *lun = io->lun;
 	struct verify_state *st = io->bounce;
-	if (io->emul_pos == io->emul_end)
-		return scsi_complete_good(io);
+	if (io->emul_pos == io->emul_end) {
+		scsi_complete_good(io);
+		return;
+	}
 	size_t n = io->emul_end - io->emul_pos < st->chunk ? (size_t)(io->emul_end - io->emul_pos) : st->chunk;
 	io->emul_iov.iov_base = st->buf;
 	io->emul_iov.iov_len = n;
@@ -331,8 +349,10 @@ static void verify_start(struct vhostio_io *io, enum verify_mode mode, uint64_t 
 
 	free(io->bounce);
 	io->bounce = malloc(need);
-	if (!io->bounce)
-		return vhostio_io_complete(io, -ENOMEM);
+	if (!io->bounce) {
+		vhostio_io_complete(io, -ENOMEM);
+		return;
+	}
 	struct verify_state *st = io->bounce;
 	st->mode = mode;
 	st->start = offset;
@@ -359,12 +379,18 @@ void scsi_verify(struct scsi_lun *lun, struct vhostio_io *io)
 	uint32_t bs = lun->block_size;
 	unsigned bytchk = (cdb[1] >> 1) & 0x03;
 
-	if (bytchk == 2)
-		return scsi_complete_invalid_cdb_field(io, 1, 2);
-	if (!scsi_lba_range_ok(lun, a.lba, a.blocks))
-		return scsi_complete_lba_out_of_range(io);
-	if (a.blocks == 0)
-		return scsi_complete_good(io);
+	if (bytchk == 2) {
+		scsi_complete_invalid_cdb_field(io, 1, 2);
+		return;
+	}
+	if (!scsi_lba_range_ok(lun, a.lba, a.blocks)) {
+		scsi_complete_lba_out_of_range(io);
+		return;
+	}
+	if (a.blocks == 0) {
+		scsi_complete_good(io);
+		return;
+	}
 	uint64_t length = (uint64_t)a.blocks * bs;
 	enum verify_mode mode = VERIFY_MEDIUM;
 	if (bytchk == 1) {
@@ -389,21 +415,28 @@ void scsi_verify(struct scsi_lun *lun, struct vhostio_io *io)
 
 static void write_verify_compare(struct vhostio_io *io)
 {
-	if (io->step_result < 0)
-		return vhostio_io_complete(io, io->step_result);
-	if (!io->emul_iov.iov_len) /* BYTCHK 0 */
-		return scsi_complete_good(io);
+	if (io->step_result < 0) {
+		vhostio_io_complete(io, io->step_result);
+		return;
+	}
+	if (!io->emul_iov.iov_len) { /* BYTCHK 0 */
+		scsi_complete_good(io);
+		return;
+	}
 	verify_start(io, VERIFY_DATA_OUT, io->emul_pos, io->emul_end - io->emul_pos);
 }
 
 static void write_verify_flush(struct vhostio_io *io)
 {
 	struct scsi_lun *lun = io->lun;
-	if (io->step_result < 0)
-		return vhostio_io_complete(io, io->step_result);
+	if (io->step_result < 0) {
+		vhostio_io_complete(io, io->step_result);
+		return;
+	}
 	if (!offers(lun, VHOSTIO_CAP_FLUSH)) {
 		io->step_result = 0;
-		return write_verify_compare(io);
+		write_verify_compare(io);
+		return;
 	}
 	io->next_step = write_verify_compare;
 	scsi_finish_handler_call(io, lun->handler->flush(lun->dev, io));
@@ -416,10 +449,14 @@ void scsi_write_and_verify(struct scsi_lun *lun, struct vhostio_io *io)
 	uint32_t bs = lun->block_size;
 
 	io->is_write = true;
-	if (!scsi_lba_range_ok(lun, a.lba, a.blocks))
-		return scsi_complete_lba_out_of_range(io);
-	if (a.blocks == 0)
-		return scsi_complete_good(io);
+	if (!scsi_lba_range_ok(lun, a.lba, a.blocks)) {
+		scsi_complete_lba_out_of_range(io);
+		return;
+	}
+	if (a.blocks == 0) {
+		scsi_complete_good(io);
+		return;
+	}
 	uint64_t length = (uint64_t)a.blocks * bs;
 	if (!scsi_buffer_covers(lun, io, length))
 		return;
@@ -446,8 +483,10 @@ static void write_same_emulate_next(struct vhostio_io *io);
 static void write_same_emulate_step(struct vhostio_io *io)
 {
 	struct write_same_state *st = io->bounce;
-	if (io->step_result < 0)
-		return vhostio_io_complete(io, io->step_result);
+	if (io->step_result < 0) {
+		vhostio_io_complete(io, io->step_result);
+		return;
+	}
 	uint64_t left = io->emul_end - io->emul_pos;
 	io->emul_pos += left < st->fill_len ? left : st->fill_len;
 	write_same_emulate_next(io);
@@ -457,8 +496,10 @@ static void write_same_emulate_next(struct vhostio_io *io)
 {
 	struct scsi_lun *lun = io->lun;
 	struct write_same_state *st = io->bounce;
-	if (io->emul_pos == io->emul_end)
-		return scsi_complete_good(io);
+	if (io->emul_pos == io->emul_end) {
+		scsi_complete_good(io);
+		return;
+	}
 	uint64_t left = io->emul_end - io->emul_pos;
 	size_t n = left < st->fill_len ? (size_t)left : st->fill_len;
 	io->emul_iov.iov_base = st->fill;
@@ -473,8 +514,10 @@ static void write_same_emulate(struct vhostio_io *io)
 	uint32_t bs = io->lun->block_size;
 	size_t fill_len = emul_chunk(bs, io->emul_end - io->emul_pos);
 	struct write_same_state *st = realloc(io->bounce, sizeof(*st) + fill_len);
-	if (!st)
-		return vhostio_io_complete(io, -ENOMEM);
+	if (!st) {
+		vhostio_io_complete(io, -ENOMEM);
+		return;
+	}
 	io->bounce = st;
 	for (size_t off = bs; off < fill_len; off += bs)
 		memcpy(st->fill + off, st->fill, bs);
@@ -485,8 +528,10 @@ static void write_same_emulate(struct vhostio_io *io)
 static void write_same_after_native(struct vhostio_io *io)
 {
 	/* The handler may decline this particular request: emulate it then. */
-	if (io->step_result == -EOPNOTSUPP)
-		return write_same_emulate(io);
+	if (io->step_result == -EOPNOTSUPP) {
+		write_same_emulate(io);
+		return;
+	}
 	vhostio_io_complete(io, io->step_result);
 }
 
@@ -505,16 +550,22 @@ void scsi_write_same(struct scsi_lun *lun, struct vhostio_io *io)
 
 	io->is_write = true;
 	/* WSNZ is advertised: 0 blocks ("to the end") is refused, as is more than the limit. */
-	if (a.blocks == 0 || a.blocks > scsi_max_write_same_blocks(lun))
-		return scsi_complete_invalid_cdb_field(io, a.blocks_byte, -1);
-	if (!scsi_lba_range_ok(lun, a.lba, a.blocks))
-		return scsi_complete_lba_out_of_range(io);
+	if (a.blocks == 0 || a.blocks > scsi_max_write_same_blocks(lun)) {
+		scsi_complete_invalid_cdb_field(io, a.blocks_byte, -1);
+		return;
+	}
+	if (!scsi_lba_range_ok(lun, a.lba, a.blocks)) {
+		scsi_complete_lba_out_of_range(io);
+		return;
+	}
 	if (!ndob && !scsi_buffer_covers(lun, io, bs))
 		return;
 
 	struct write_same_state *st = calloc(1, sizeof(*st) + bs);
-	if (!st)
-		return vhostio_io_complete(io, -ENOMEM);
+	if (!st) {
+		vhostio_io_complete(io, -ENOMEM);
+		return;
+	}
 	io->bounce = st;
 	st->fill_len = bs;
 	if (!ndob) /* NDOB: no data-out, the block is zeroes */
@@ -526,13 +577,15 @@ void scsi_write_same(struct scsi_lun *lun, struct vhostio_io *io)
 	if (unmap && offers(lun, VHOSTIO_CAP_UNMAP) && all_zero(st->fill, bs)) {
 		st->range.offset = io->emul_pos;
 		st->range.length = io->emul_end - io->emul_pos;
-		return scsi_finish_handler_call(io, lun->handler->unmap(lun->dev, io, &st->range, 1));
+		scsi_finish_handler_call(io, lun->handler->unmap(lun->dev, io, &st->range, 1));
+		return;
 	}
 	if (lun->native_caps & VHOSTIO_CAP_WRITE_SAME) {
 		io->next_step = write_same_after_native;
-		return scsi_finish_handler_call(io, lun->handler->write_same(lun->dev, io, st->fill,
+		scsi_finish_handler_call(io, lun->handler->write_same(lun->dev, io, st->fill,
 									      io->emul_end - io->emul_pos,
 									      io->emul_pos));
+		return;
 	}
 	write_same_emulate(io);
 }
@@ -550,27 +603,39 @@ void scsi_unmap(struct scsi_lun *lun, struct vhostio_io *io)
 	uint8_t hdr[UNMAP_HEADER_LEN];
 
 	io->is_write = true;
-	if (param_len == 0)
-		return scsi_complete_good(io);
-	if (param_len < UNMAP_HEADER_LEN)
-		return scsi_complete_param_list_length_error(io);
+	if (param_len == 0) {
+		scsi_complete_good(io);
+		return;
+	}
+	if (param_len < UNMAP_HEADER_LEN) {
+		scsi_complete_param_list_length_error(io);
+		return;
+	}
 	if (!scsi_buffer_covers(lun, io, param_len))
 		return;
 	scsi_data_out_copy(io, 0, hdr, sizeof(hdr));
 	size_t data_len = get_be16(&hdr[0]);
 	size_t desc_len = get_be16(&hdr[2]);
 	/* Lengths that claim more than was sent. */
-	if (data_len > param_len - 2 || desc_len > param_len - UNMAP_HEADER_LEN)
-		return scsi_complete_param_list_length_error(io);
+	if (data_len > param_len - 2 || desc_len > param_len - UNMAP_HEADER_LEN) {
+		scsi_complete_param_list_length_error(io);
+		return;
+	}
 	size_t count = desc_len / UNMAP_DESCRIPTOR_LEN;
-	if (count > SCSI_MAX_UNMAP_DESCRIPTORS)
-		return scsi_complete_invalid_param_field(io, 2, -1);
-	if (count == 0)
-		return scsi_complete_good(io);
+	if (count > SCSI_MAX_UNMAP_DESCRIPTORS) {
+		scsi_complete_invalid_param_field(io, 2, -1);
+		return;
+	}
+	if (count == 0) {
+		scsi_complete_good(io);
+		return;
+	}
 
 	struct vhostio_range *ranges = malloc(count * sizeof(*ranges));
-	if (!ranges)
-		return vhostio_io_complete(io, -ENOMEM);
+	if (!ranges) {
+		vhostio_io_complete(io, -ENOMEM);
+		return;
+	}
 	io->bounce = ranges;
 	unsigned n = 0;
 	uint64_t total = 0;
@@ -580,19 +645,25 @@ void scsi_unmap(struct scsi_lun *lun, struct vhostio_io *io)
 		scsi_data_out_copy(io, off, d, sizeof(d));
 		uint64_t lba = get_be64(&d[0]);
 		uint32_t blocks = get_be32(&d[8]);
-		if (!scsi_lba_range_ok(lun, lba, blocks))
-			return scsi_complete_lba_out_of_range(io);
+		if (!scsi_lba_range_ok(lun, lba, blocks)) {
+			scsi_complete_lba_out_of_range(io);
+			return;
+		}
 		total += blocks;
-		if (total > scsi_max_unmap_blocks(lun))
-			return scsi_complete_invalid_param_field(io, (uint16_t)(off + 8), -1);
+		if (total > scsi_max_unmap_blocks(lun)) {
+			scsi_complete_invalid_param_field(io, (uint16_t)(off + 8), -1);
+			return;
+		}
 		if (blocks == 0)
 			continue;
 		ranges[n].offset = lba * bs;
 		ranges[n].length = (uint64_t)blocks * bs;
 		n++;
 	}
-	if (n == 0)
-		return scsi_complete_good(io);
+	if (n == 0) {
+		scsi_complete_good(io);
+		return;
+	}
 	scsi_finish_handler_call(io, lun->handler->unmap(lun->dev, io, ranges, n));
 }
 
@@ -606,13 +677,17 @@ void scsi_unmap(struct scsi_lun *lun, struct vhostio_io *io)
 static void caw_compare(struct vhostio_io *io)
 {
 	struct scsi_lun *lun = io->lun;
-	if (io->step_result < 0)
-		return vhostio_io_complete(io, io->step_result);
+	if (io->step_result < 0) {
+		vhostio_io_complete(io, io->step_result);
+		return;
+	}
 
 	size_t len = (size_t)(io->emul_end - io->emul_pos);
 	size_t first;
-	if (data_out_differs(io, 0, io->bounce, len, &first))
-		return scsi_complete_miscompare(io, first);
+	if (data_out_differs(io, 0, io->bounce, len, &first)) {
+		scsi_complete_miscompare(io, first);
+		return;
+	}
 
 	/* The write half: the data-out iovs from byte 'len' on, kept after the read buffer. */
 	struct iovec *iov = (struct iovec *)((uint8_t *)io->bounce + io->bounce_len);
@@ -645,12 +720,18 @@ void scsi_compare_and_write(struct scsi_lun *lun, struct vhostio_io *io)
 	uint32_t blocks = cdb[13];
 	uint32_t bs = lun->block_size;
 
-	if (blocks > scsi_max_caw_blocks(lun))
-		return scsi_complete_invalid_cdb_field(io, 13, -1);
-	if (!scsi_lba_range_ok(lun, lba, blocks))
-		return scsi_complete_lba_out_of_range(io);
-	if (blocks == 0) /* SBC-3: not an error, nothing to do */
-		return scsi_complete_good(io);
+	if (blocks > scsi_max_caw_blocks(lun)) {
+		scsi_complete_invalid_cdb_field(io, 13, -1);
+		return;
+	}
+	if (!scsi_lba_range_ok(lun, lba, blocks)) {
+		scsi_complete_lba_out_of_range(io);
+		return;
+	}
+	if (blocks == 0) { /* SBC-3: not an error, nothing to do */
+		scsi_complete_good(io);
+		return;
+	}
 	size_t len = (size_t)blocks * bs;
 	if (!scsi_buffer_covers(lun, io, 2 * (uint64_t)len))
 		return;
@@ -661,8 +742,10 @@ void scsi_compare_and_write(struct scsi_lun *lun, struct vhostio_io *io)
 	/* Read buffer, then room for the write half's iovs (aligned for struct iovec). */
 	size_t buf_len = (len + 15) & ~(size_t)15;
 	io->bounce = malloc(buf_len + (io->cmd.iov_cnt + 1) * sizeof(struct iovec));
-	if (!io->bounce)
-		return vhostio_io_complete(io, -ENOMEM);
+	if (!io->bounce) {
+		vhostio_io_complete(io, -ENOMEM);
+		return;
+	}
 	io->bounce_len = buf_len;
 	io->emul_pos = lba * bs;
 	io->emul_end = io->emul_pos + len;

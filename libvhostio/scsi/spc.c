@@ -179,10 +179,13 @@ void scsi_inquiry(struct scsi_lun *lun, struct vhostio_io *io)
 	size_t alloc_len = get_be16(&cdb[3]);
 
 	if (!(cdb[1] & 0x01)) {
-		if (cdb[2])
-			return scsi_complete_invalid_cdb_field(io, 2, -1);
+		if (cdb[2]) {
+			scsi_complete_invalid_cdb_field(io, 2, -1);
+			return;
+		}
 		len = inquiry_standard(lun, b);
-		return scsi_complete_data_in(io, b, len, alloc_len);
+		scsi_complete_data_in(io, b, len, alloc_len);
+		return;
 	}
 
 	memset(b, 0, sizeof(b));
@@ -221,7 +224,8 @@ void scsi_inquiry(struct scsi_lun *lun, struct vhostio_io *io)
 		len = vpd_provisioning(lun, b);
 		break;
 	default:
-		return scsi_complete_invalid_cdb_field(io, 2, -1);
+		scsi_complete_invalid_cdb_field(io, 2, -1);
+		return;
 	}
 	scsi_complete_data_in(io, b, len, alloc_len);
 }
@@ -308,11 +312,15 @@ void scsi_mode_sense(struct scsi_lun *lun, struct vhostio_io *io)
 	size_t hdr = ten ? 8 : 4;
 	uint8_t b[SCSI_MAX_RESPONSE];
 
-	if (pc == PC_SAVED)
-		return scsi_complete_sense(io, VHOSTIO_SENSE_ILLEGAL_REQUEST, ASC_SAVING_PARAMETERS_NOT_SUPPORTED);
+	if (pc == PC_SAVED) {
+		scsi_complete_sense(io, VHOSTIO_SENSE_ILLEGAL_REQUEST, ASC_SAVING_PARAMETERS_NOT_SUPPORTED);
+		return;
+	}
 	/* No subpages: subpage 0, or 0xff (all subpages) which then means just those. */
-	if (subpage != 0x00 && subpage != 0xff)
-		return scsi_complete_invalid_cdb_field(io, 3, -1);
+	if (subpage != 0x00 && subpage != 0xff) {
+		scsi_complete_invalid_cdb_field(io, 3, -1);
+		return;
+	}
 
 	memset(b, 0, sizeof(b));
 	size_t len = hdr;
@@ -338,8 +346,10 @@ void scsi_mode_sense(struct scsi_lun *lun, struct vhostio_io *io)
 			found = true;
 		}
 	}
-	if (!found)
-		return scsi_complete_invalid_cdb_field(io, 2, 5);
+	if (!found) {
+		scsi_complete_invalid_cdb_field(io, 2, 5);
+		return;
+	}
 
 	if (ten) {
 		put_be16(&b[0], (uint16_t)(len - 2));
@@ -416,31 +426,47 @@ void scsi_mode_select(struct scsi_lun *lun, struct vhostio_io *io)
 	size_t hdr = ten ? 8 : 4;
 	uint8_t list[0x10000];
 
-	if (!(cdb[1] & 0x10)) /* PF: only the SPC page format is understood */
-		return scsi_complete_invalid_cdb_field(io, 1, 4);
-	if (param_len == 0)
-		return scsi_complete_good(io);
-	if (param_len < hdr)
-		return scsi_complete_param_list_length_error(io);
+	if (!(cdb[1] & 0x10)) { /* PF: only the SPC page format is understood */
+		scsi_complete_invalid_cdb_field(io, 1, 4);
+		return;
+	}
+	if (param_len == 0) {
+		scsi_complete_good(io);
+		return;
+	}
+	if (param_len < hdr) {
+		scsi_complete_param_list_length_error(io);
+		return;
+	}
 	if (!scsi_buffer_covers(lun, io, param_len))
 		return;
 	scsi_data_out_copy(io, 0, list, param_len);
 
 	/* Header: MODE DATA LENGTH is reserved here; medium type must be 0. */
-	if (list[1])
-		return scsi_complete_invalid_param_field(io, 1, 7);
+	if (list[1]) {
+		scsi_complete_invalid_param_field(io, 1, 7);
+		return;
+	}
 	uint8_t dsp = ten ? list[3] : list[2];
-	if (dsp && dsp != device_specific_parameter(lun)) /* WP may not be set, DPOFUA may be echoed */
-		return scsi_complete_invalid_param_field(io, ten ? 3 : 2, top_bit(dsp));
+	if (dsp && dsp != device_specific_parameter(lun)) { /* WP may not be set, DPOFUA may be echoed */
+		scsi_complete_invalid_param_field(io, ten ? 3 : 2, top_bit(dsp));
+		return;
+	}
 	bool long_lba = ten && (list[4] & 0x01);
-	if (ten && (list[4] & 0xfe))
-		return scsi_complete_invalid_param_field(io, 4, top_bit(list[4] & 0xfe));
+	if (ten && (list[4] & 0xfe)) {
+		scsi_complete_invalid_param_field(io, 4, top_bit(list[4] & 0xfe));
+		return;
+	}
 	size_t bd_len = ten ? get_be16(&list[6]) : list[3];
 	size_t bd_len_off = ten ? 6 : 3;
-	if (bd_len != 0 && bd_len != (long_lba ? 16u : 8u))
-		return scsi_complete_invalid_param_field(io, (uint16_t)bd_len_off, -1);
-	if (bd_len > param_len - hdr)
-		return scsi_complete_param_list_length_error(io);
+	if (bd_len != 0 && bd_len != (long_lba ? 16u : 8u)) {
+		scsi_complete_invalid_param_field(io, (uint16_t)bd_len_off, -1);
+		return;
+	}
+	if (bd_len > param_len - hdr) {
+		scsi_complete_param_list_length_error(io);
+		return;
+	}
 	if (bd_len && !block_descriptor_ok(lun, io, &list[hdr], hdr, long_lba))
 		return;
 
@@ -449,17 +475,27 @@ void scsi_mode_select(struct scsi_lun *lun, struct vhostio_io *io)
 	size_t off = hdr + bd_len;
 	while (off < param_len) {
 		const uint8_t *p = &list[off];
-		if (param_len - off < 2)
-			return scsi_complete_param_list_length_error(io);
-		if (p[0] & 0x40) /* SPF: no subpages here */
-			return scsi_complete_invalid_param_field(io, (uint16_t)off, 6);
+		if (param_len - off < 2) {
+			scsi_complete_param_list_length_error(io);
+			return;
+		}
+		if (p[0] & 0x40) { /* SPF: no subpages here */
+			scsi_complete_invalid_param_field(io, (uint16_t)off, 6);
+			return;
+		}
 		const struct mode_page *mp = find_mode_page(p[0] & 0x3f);
-		if (!mp)
-			return scsi_complete_invalid_param_field(io, (uint16_t)off, 5);
-		if (p[1] != mp->len - 2)
-			return scsi_complete_invalid_param_field(io, (uint16_t)(off + 1), -1);
-		if (param_len - off < mp->len)
-			return scsi_complete_param_list_length_error(io);
+		if (!mp) {
+			scsi_complete_invalid_param_field(io, (uint16_t)off, 5);
+			return;
+		}
+		if (p[1] != mp->len - 2) {
+			scsi_complete_invalid_param_field(io, (uint16_t)(off + 1), -1);
+			return;
+		}
+		if (param_len - off < mp->len) {
+			scsi_complete_param_list_length_error(io);
+			return;
+		}
 
 		uint8_t cur[32], changeable[32];
 		mp->fill(lun, PC_CURRENT, cur);
@@ -467,8 +503,10 @@ void scsi_mode_select(struct scsi_lun *lun, struct vhostio_io *io)
 		/* Byte 0 holds PS, reserved in MODE SELECT: only the page code counts. */
 		for (size_t i = 2; i < mp->len; i++) {
 			uint8_t diff = (uint8_t)((p[i] ^ cur[i]) & ~changeable[i]);
-			if (diff)
-				return scsi_complete_invalid_param_field(io, (uint16_t)(off + i), top_bit(diff));
+			if (diff) {
+				scsi_complete_invalid_param_field(io, (uint16_t)(off + i), top_bit(diff));
+				return;
+			}
 		}
 		if (mp->code == 0x08)
 			new_wce = !!(p[2] & CACHING_WCE);
@@ -483,7 +521,8 @@ void scsi_mode_select(struct scsi_lun *lun, struct vhostio_io *io)
 	/* Turning the cache off: what it held must be durable from now on. */
 	if (cache_was_on && !new_wce && offers(lun, VHOSTIO_CAP_FLUSH)) {
 		io->is_write = true;
-		return scsi_finish_handler_call(io, lun->handler->flush(lun->dev, io));
+		scsi_finish_handler_call(io, lun->handler->flush(lun->dev, io));
+		return;
 	}
 	scsi_complete_good(io);
 }
@@ -501,8 +540,10 @@ void scsi_start_stop_unit(struct scsi_lun *lun, struct vhostio_io *io)
 	bool start = cdb[4] & 0x01;
 	bool no_flush = cdb[4] & 0x04;
 
-	if (start || no_flush || !offers(lun, VHOSTIO_CAP_FLUSH))
-		return scsi_complete_good(io);
+	if (start || no_flush || !offers(lun, VHOSTIO_CAP_FLUSH)) {
+		scsi_complete_good(io);
+		return;
+	}
 	io->is_write = true;
 	scsi_finish_handler_call(io, lun->handler->flush(lun->dev, io));
 }

@@ -59,8 +59,10 @@ static struct vhostio_io *work_queue_pop(struct vhostio_device *dev)
 
 static void dispatch(struct vhostio_device *dev, struct vhostio_io *io)
 {
-	if (!dev->opened)
-		return not_ready(dev, io);
+	if (!dev->opened) {
+		not_ready(dev, io);
+		return;
+	}
 	if (dev->n_workers) {
 		pthread_mutex_lock(&dev->lock);
 		work_queue_push(dev, io);

@@ -294,15 +294,14 @@ int vhostio_initiator_open(struct vhostio_initiator **inip, const struct vhostio
 	}
 	/* One region, identity mapped: "guest physical" addresses in the rings
 	 * are our own virtual addresses. */
-	struct {
-		struct vhost_memory m;
-		struct vhost_memory_region r;
-	} mem = { 0 };
-	mem.m.nregions = 1;
-	mem.r.guest_phys_addr = (uint64_t)(uintptr_t)ini->arena.base;
-	mem.r.userspace_addr = (uint64_t)(uintptr_t)ini->arena.base;
-	mem.r.memory_size = ini->arena.size;
-	if ((ret = VIOCTL(ini, VHOST_SET_MEM_TABLE, -1, &mem.m)))
+	_Alignas(struct vhost_memory) uint8_t table[sizeof(struct vhost_memory) + sizeof(struct vhost_memory_region)];
+	memset(table, 0, sizeof(table));
+	struct vhost_memory *mem = (struct vhost_memory *)table;
+	mem->nregions = 1;
+	mem->regions[0].guest_phys_addr = (uint64_t)(uintptr_t)ini->arena.base;
+	mem->regions[0].userspace_addr = (uint64_t)(uintptr_t)ini->arena.base;
+	mem->regions[0].memory_size = ini->arena.size;
+	if ((ret = VIOCTL(ini, VHOST_SET_MEM_TABLE, -1, mem)))
 		goto fail;
 
 	for (uint32_t i = 0; i < nq + VQ_REQ0; i++) {
