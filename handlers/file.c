@@ -30,6 +30,8 @@
 
 #include <vhostio/handler.h>
 
+#include "util.h"
+
 #define FILE_QD_DEFAULT 128
 #define FILE_QD_MAX 4096
 /* readv/writev take at most UIO_MAXIOV vectors; longer requests go in pieces. */
@@ -674,7 +676,7 @@ static int file_write_same(struct vhostio_device *dev, struct vhostio_io *io, co
 	size_t bs = vhostio_device_block_size(dev);
 
 	/* Only zeroes have a fast path; the library loops writes for the rest. */
-	if (!lun->zero_ok || b[0] != 0 || (bs > 1 && memcmp(b, b + 1, bs - 1) != 0))
+	if (!lun->zero_ok || !is_zero(b, bs))
 		return -EOPNOTSUPP;
 	struct vhostio_range r = { offset, length };
 	/* ZERO_RANGE keeps the blocks allocated, as WRITE SAME without UNMAP asks. */

@@ -535,11 +535,6 @@ static void write_same_after_native(struct vhostio_io *io)
 	vhostio_io_complete(io, io->step_result);
 }
 
-static bool all_zero(const uint8_t *p, size_t len)
-{
-	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
-}
-
 void scsi_write_same(struct scsi_lun *lun, struct vhostio_io *io)
 {
 	const uint8_t *cdb = io->cmd.cdb;
@@ -574,7 +569,7 @@ void scsi_write_same(struct scsi_lun *lun, struct vhostio_io *io)
 	io->emul_end = io->emul_pos + (uint64_t)a.blocks * bs;
 
 	/* UNMAP may deallocate only when that reads back as this block (LBPRZ: zeroes). */
-	if (unmap && offers(lun, VHOSTIO_CAP_UNMAP) && all_zero(st->fill, bs)) {
+	if (unmap && offers(lun, VHOSTIO_CAP_UNMAP) && is_zero(st->fill, bs)) {
 		st->range.offset = io->emul_pos;
 		st->range.length = io->emul_end - io->emul_pos;
 		scsi_finish_handler_call(io, lun->handler->unmap(lun->dev, io, &st->range, 1));

@@ -15,6 +15,7 @@
 #include "lun.h"
 #include "scsi_defs.h"
 #include "sense.h"
+#include "util.h"
 
 /* Largest emulated response (INQUIRY, MODE SENSE, REPORT SUPPORTED OPCODES...). */
 #define SCSI_MAX_RESPONSE 1024
