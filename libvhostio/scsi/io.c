@@ -105,12 +105,7 @@ bool scsi_caw_lock(struct vhostio_io *io)
 		lun->caw_busy = true;
 		io->holds_caw_lock = true;
 	} else {
-		io->next = NULL;
-		if (lun->caw_waiters_tail)
-			lun->caw_waiters_tail->next = io;
-		else
-			lun->caw_waiters_head = io;
-		lun->caw_waiters_tail = io;
+		io_fifo_push(&lun->caw_waiters, io);
 	}
 	pthread_mutex_unlock(&lun->caw_lock);
 	return got;
@@ -120,12 +115,8 @@ bool scsi_caw_lock(struct vhostio_io *io)
 static struct vhostio_io *caw_unlock(struct scsi_lun *lun)
 {
 	pthread_mutex_lock(&lun->caw_lock);
-	struct vhostio_io *next = lun->caw_waiters_head;
+	struct vhostio_io *next = io_fifo_pop(&lun->caw_waiters);
 	if (next) {
-		lun->caw_waiters_head = next->next;
-		if (!lun->caw_waiters_head)
-			lun->caw_waiters_tail = NULL;
-		next->next = NULL;
 		next->holds_caw_lock = true;
 	} else {
 		lun->caw_busy = false;

@@ -70,6 +70,34 @@ struct vhostio_io {
 	struct vhostio_io *next;
 };
 
+/* A FIFO of ios linked through io->next (the COMPARE AND WRITE waiters,
+ * the transport's queues).  Not locked: its owner's lock guards it. */
+struct io_fifo {
+	struct vhostio_io *head, *tail;
+};
+
+static inline void io_fifo_push(struct io_fifo *q, struct vhostio_io *io)
+{
+	io->next = NULL;
+	if (q->tail)
+		q->tail->next = io;
+	else
+		q->head = io;
+	q->tail = io;
+}
+
+static inline struct vhostio_io *io_fifo_pop(struct io_fifo *q)
+{
+	struct vhostio_io *io = q->head;
+	if (io) {
+		q->head = io->next;
+		if (!q->head)
+			q->tail = NULL;
+		io->next = NULL;
+	}
+	return io;
+}
+
 /* What the transport does for the SCSI layer. */
 struct scsi_lun_ops {
 	/*
@@ -117,7 +145,7 @@ struct scsi_lun {
 	/* COMPARE AND WRITE: one at a time per LUN. */
 	pthread_mutex_t caw_lock;
 	bool caw_busy;
-	struct vhostio_io *caw_waiters_head, *caw_waiters_tail;
+	struct io_fifo caw_waiters;
 };
 
 int scsi_lun_init(struct scsi_lun *lun, const struct vhostio_handler *handler, struct vhostio_device *dev,

@@ -151,22 +151,32 @@ static void set_write_fua(struct scsi_lun *lun, struct vhostio_io *io, bool fua)
 
 /* ---- READ / WRITE ---- */
 
+/*
+ * What every data transfer checks first: the range, a zero length (GOOD
+ * at once), the kernel's buffer.  false: the command is finished already.
+ */
+static bool transfer_ok(struct scsi_lun *lun, struct vhostio_io *io, const struct lba_args *a, uint64_t *length)
+{
+	if (!scsi_lba_range_ok(lun, a->lba, a->blocks)) {
+		scsi_complete_lba_out_of_range(io);
+		return false;
+	}
+	if (a->blocks == 0) {
+		scsi_complete_good(io);
+		return false;
+	}
+	*length = (uint64_t)a->blocks * lun->block_size;
+	return scsi_buffer_covers(lun, io, *length);
+}
+
 static void read_write(struct scsi_lun *lun, struct vhostio_io *io, bool is_write)
 {
 	struct lba_args a = decode_lba(io->cmd.cdb);
 	uint32_t bs = lun->block_size;
 
 	io->is_write = is_write;
-	if (!scsi_lba_range_ok(lun, a.lba, a.blocks)) {
-		scsi_complete_lba_out_of_range(io);
-		return;
-	}
-	if (a.blocks == 0) {
-		scsi_complete_good(io);
-		return;
-	}
-	uint64_t length = (uint64_t)a.blocks * bs;
-	if (!scsi_buffer_covers(lun, io, length))
+	uint64_t length;
+	if (!transfer_ok(lun, io, &a, &length))
 		return;
 	/* 6-byte CDBs have no FUA; for reads FUA needs nothing: a read sees every completed write. */
 	if (is_write && io->cmd.cdb[0] != OP_WRITE_6)
@@ -449,16 +459,8 @@ void scsi_write_and_verify(struct scsi_lun *lun, struct vhostio_io *io)
 	uint32_t bs = lun->block_size;
 
 	io->is_write = true;
-	if (!scsi_lba_range_ok(lun, a.lba, a.blocks)) {
-		scsi_complete_lba_out_of_range(io);
-		return;
-	}
-	if (a.blocks == 0) {
-		scsi_complete_good(io);
-		return;
-	}
-	uint64_t length = (uint64_t)a.blocks * bs;
-	if (!scsi_buffer_covers(lun, io, length))
+	uint64_t length;
+	if (!transfer_ok(lun, io, &a, &length))
 		return;
 	io->emul_pos = a.lba * bs;
 	io->emul_end = io->emul_pos + length;

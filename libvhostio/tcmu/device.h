@@ -88,7 +88,7 @@ struct vhostio_device {
 	int serial_watch_fd;
 
 	/* Steps to run on the command thread (under lock). */
-	struct vhostio_io *deferred_head, *deferred_tail;
+	struct io_fifo deferred;
 	unsigned n_deferred;             /* queue length, read without the lock */
 
 	/* fd watched by the command thread for the handler (vhostio_device_watch_fd). */
@@ -100,7 +100,7 @@ struct vhostio_device {
 	pthread_t *workers;
 	unsigned n_workers;
 	pthread_cond_t work_cond;
-	struct vhostio_io *work_head, *work_tail;
+	struct io_fifo work;
 	bool workers_stop;
 	bool paused;                     /* quiescing: fetch no new commands */
 

@@ -95,29 +95,6 @@ int device_io_grow_iovs(struct vhostio_io *io, uint32_t n)
 	return 0;
 }
 
-/* Singly linked FIFO of ios through io->next. */
-static void io_queue_push(struct vhostio_io **head, struct vhostio_io **tail, struct vhostio_io *io)
-{
-	io->next = NULL;
-	if (*tail)
-		(*tail)->next = io;
-	else
-		*head = io;
-	*tail = io;
-}
-
-static struct vhostio_io *io_queue_pop(struct vhostio_io **head, struct vhostio_io **tail)
-{
-	struct vhostio_io *io = *head;
-	if (io) {
-		*head = io->next;
-		if (!*head)
-			*tail = NULL;
-		io->next = NULL;
-	}
-	return io;
-}
-
 void device_wake_command_thread(struct vhostio_device *dev)
 {
 	uint64_t one = 1;
@@ -134,7 +111,7 @@ void device_run_deferred(struct vhostio_device *dev)
 		return;
 	for (;;) {
 		pthread_mutex_lock(&dev->lock);
-		struct vhostio_io *io = io_queue_pop(&dev->deferred_head, &dev->deferred_tail);
+		struct vhostio_io *io = io_fifo_pop(&dev->deferred);
 		if (io)
 			__atomic_sub_fetch(&dev->n_deferred, 1, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&dev->lock);
@@ -165,7 +142,7 @@ void device_run_step(struct vhostio_io *io, io_step_fn step)
 	 * so a long emulation loops instead of recursing. */
 	device_io_of(io)->queued_step = step;
 	pthread_mutex_lock(&dev->lock);
-	io_queue_push(&dev->deferred_head, &dev->deferred_tail, io);
+	io_fifo_push(&dev->deferred, io);
 	__atomic_add_fetch(&dev->n_deferred, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&dev->lock);
 	if (!here)

@@ -35,28 +35,6 @@ static void not_ready(struct vhostio_device *dev, struct vhostio_io *io)
 	device_fail(io, &st);
 }
 
-static void work_queue_push(struct vhostio_device *dev, struct vhostio_io *io)
-{
-	io->next = NULL;
-	if (dev->work_tail)
-		dev->work_tail->next = io;
-	else
-		dev->work_head = io;
-	dev->work_tail = io;
-}
-
-static struct vhostio_io *work_queue_pop(struct vhostio_device *dev)
-{
-	struct vhostio_io *io = dev->work_head;
-	if (io) {
-		dev->work_head = io->next;
-		if (!dev->work_head)
-			dev->work_tail = NULL;
-		io->next = NULL;
-	}
-	return io;
-}
-
 static void dispatch(struct vhostio_device *dev, struct vhostio_io *io)
 {
 	if (!dev->opened) {
@@ -65,7 +43,7 @@ static void dispatch(struct vhostio_device *dev, struct vhostio_io *io)
 	}
 	if (dev->n_workers) {
 		pthread_mutex_lock(&dev->lock);
-		work_queue_push(dev, io);
+		io_fifo_push(&dev->work, io);
 		pthread_cond_signal(&dev->work_cond);
 		pthread_mutex_unlock(&dev->lock);
 		return;
@@ -314,9 +292,9 @@ static void *worker_thread(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&dev->lock);
-		while (!dev->work_head && !dev->workers_stop)
+		while (!dev->work.head && !dev->workers_stop)
 			pthread_cond_wait(&dev->work_cond, &dev->lock);
-		struct vhostio_io *io = work_queue_pop(dev);
+		struct vhostio_io *io = io_fifo_pop(&dev->work);
 		pthread_mutex_unlock(&dev->lock);
 		if (!io)
 			return NULL;
