@@ -42,6 +42,10 @@ echo "$vpd83"
 check "VPD 0x83: NAA 6 with LIO's OUI and the serial's digits" grep -q "0x60014055e1a0c3d77b24d0e9a510123" <<<"$vpd83"
 check "VPD 0x83: T10 vendor id with the serial" grep -q "vendor specific: $SERIAL0" <<<"$vpd83"
 check "VPD 0x80 serial = configfs serial" grep -q "Unit serial number: $SERIAL0" <<<"$(sg_vpd -p sn "$SD0")"
+# The serial was written after enable (as rtslib does): the runner saw the
+# write through its inotify watch, not by reading configfs per INQUIRY.
+check "runner took the serial set after enable (watch on wwn/vpd_unit_serial)" \
+	runner_log_has "1/ram0: unit serial is now '$SERIAL0'"
 
 say "sense through the kernel: read past the end, unknown opcode"
 out=$(sg_raw -r 512 "$SG0" 88 00 00 00 00 00 10 00 00 00 00 00 00 01 00 00 2>&1)
