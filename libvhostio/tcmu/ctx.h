@@ -52,7 +52,8 @@ struct device_work {
 };
 
 struct vhostio_ctx {
-	/* Guards everything below except nl and reply_mode. */
+	/* Guards the lists below and writers of the handler list (readers
+	 * need no lock, see there); n_handlers and n_devices are atomic. */
 	pthread_mutex_t lock;
 	pthread_cond_t workers_idle;
 	/*
@@ -75,7 +76,7 @@ struct vhostio_ctx {
 
 /* ---- handlers.c ---- */
 
-/* Caller holds ctx->lock. */
+/* Any thread, no lock needed (the handler list is append-only). */
 const struct vhostio_handler *ctx_find_handler(const struct vhostio_ctx *ctx, const char *subtype);
 /* Whether another process serves this subtype (takes ctx->lock). */
 bool ctx_is_external(struct vhostio_ctx *ctx, const char *subtype);

@@ -155,9 +155,7 @@ int ctx_check_cfgstring(struct vhostio_ctx *ctx, const char *cfgstring, const st
 	memcpy(subtype, cfgstring, len);
 	subtype[len] = '\0';
 
-	pthread_mutex_lock(&ctx->lock);
 	const struct vhostio_handler *h = ctx_find_handler(ctx, subtype);
-	pthread_mutex_unlock(&ctx->lock);
 	if (!h) {
 		vhostio_set_reason(reason, "no handler for subtype '%s'", subtype);
 		return -ENOENT;
