@@ -113,12 +113,16 @@ void fx_finish(struct fixture *f, unsigned idx, int result);
 #define SENSE_INVALID_FIELD_IN_CDB 0x052400
 #define SENSE_INTERNAL_TARGET_FAILURE 0x044400
 
+/* A vendor-specific opcode the library deliberately does not support:
+ * it draws INVALID COMMAND OPERATION CODE (the named ones are OP_* in
+ * scsi_defs.h). */
+#define TEST_OP_UNSUPPORTED 0xc5
+
 static inline int test_exit(void)
 {
 	return check_failures ? T_EXIT_FAIL : T_EXIT_PASS;
 }
 
-#endif
 
 /* memdisk plus unmap (zeroes the ranges) and lba_status (all-zero blocks
  * read as deallocated); and memdisk plus a native write_same. */
@@ -151,3 +155,5 @@ void cdb_rw16(uint8_t cdb[16], uint8_t opcode, uint64_t lba, uint32_t blocks);
 /* Fill a buffer with a pattern that encodes (seed, byte offset). */
 void fill_pattern(uint8_t *buf, size_t len, uint32_t seed);
 bool check_pattern(const uint8_t *buf, size_t len, uint32_t seed);
+
+#endif

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 
 #include "fixture.h"
+#include "scsi_defs.h"
 
 #ifndef VHOSTIO_HANDLER_BUILD_DIR
 #error "VHOSTIO_HANDLER_BUILD_DIR must name the directory of the built handler_*.so"
@@ -36,7 +37,10 @@ static inline const struct vhostio_handler *load_handler(const char *subtype)
 		fprintf(stderr, "cannot load %s: %s\n", path, dlerror());
 		exit(T_EXIT_FAIL);
 	}
-	vhostio_handler_entry_fn entry = (vhostio_handler_entry_fn)dlsym(so, VHOSTIO_HANDLER_ENTRY_NAME);
+	/* POSIX lets dlsym's object pointer hold a function; ISO C casts may not convert it. */
+	void *sym = dlsym(so, VHOSTIO_HANDLER_ENTRY_NAME);
+	vhostio_handler_entry_fn entry;
+	memcpy(&entry, &sym, sizeof(entry));
 	if (!entry) {
 		fprintf(stderr, "%s has no %s\n", path, VHOSTIO_HANDLER_ENTRY_NAME);
 		exit(T_EXIT_FAIL);
@@ -100,7 +104,7 @@ static inline uint32_t cmd_outcome(struct fixture *f, uint16_t id)
 static inline int64_t unmap_blocks(struct fixture *f, uint64_t lba, uint32_t blocks)
 {
 	static bool warned;
-	uint8_t cdb[10] = { 0x42, 0, 0, 0, 0, 0, 0, 0, 24, 0 };
+	uint8_t cdb[10] = { OP_UNMAP, 0, 0, 0, 0, 0, 0, 0, 24, 0 };
 	uint8_t param[24] = { 0, 22, 0, 16 };
 	for (int i = 0; i < 8; i++)
 		param[8 + i] = (uint8_t)(lba >> (56 - 8 * i));
@@ -135,7 +139,7 @@ static inline int lba_state(struct fixture *f, uint64_t offset, uint64_t *len)
 static inline uint16_t write_blocks(struct fixture *f, uint64_t lba, uint32_t blocks, const void *buf, bool fua)
 {
 	uint8_t cdb[16];
-	cdb_rw16(cdb, 0x8a, lba, blocks);
+	cdb_rw16(cdb, OP_WRITE_16, lba, blocks);
 	if (fua)
 		cdb[1] |= 0x08;
 	return fx_run_wait(f, cdb, (size_t)blocks * vhostio_device_block_size(f->dev), buf, 10000);
@@ -144,7 +148,7 @@ static inline uint16_t write_blocks(struct fixture *f, uint64_t lba, uint32_t bl
 static inline uint16_t read_blocks(struct fixture *f, uint64_t lba, uint32_t blocks)
 {
 	uint8_t cdb[16];
-	cdb_rw16(cdb, 0x88, lba, blocks);
+	cdb_rw16(cdb, OP_READ_16, lba, blocks);
 	return fx_run_wait(f, cdb, (size_t)blocks * vhostio_device_block_size(f->dev), NULL, 10000);
 }
 

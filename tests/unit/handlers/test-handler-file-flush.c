@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scsi_defs.h"
 #include "test-handler-plugin.h"
 
 #define BS 512
@@ -44,10 +45,10 @@ int main(void)
 	CHECK_GOOD(f, id);
 	CHECK(pread(fd, chk, 64 * 1024, 128 * BS) == 64 * 1024 && memcmp(chk, buf, 64 * 1024) == 0,
 	      "FUA write not in the file");
-	uint8_t sync10[10] = { 0x35 };
+	uint8_t sync10[10] = { OP_SYNCHRONIZE_CACHE_10 };
 	id = fx_run_wait(f, sync10, 0, NULL, 5000);
 	CHECK_GOOD(f, id);
-	uint8_t sync16[16] = { 0x91 };
+	uint8_t sync16[16] = { OP_SYNCHRONIZE_CACHE_16 };
 	sync16[13] = 16; /* 16 blocks at LBA 0 */
 	id = fx_run_wait(f, sync16, 0, NULL, 5000);
 	CHECK_GOOD(f, id);

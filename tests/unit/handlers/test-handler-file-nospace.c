@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mount.h>
 
+#include "scsi_defs.h"
 #include "test-handler-plugin.h"
 
 #define BS 4096
@@ -96,7 +97,7 @@ int main(void)
 	/* tmpfs has no ZERO_RANGE: WRITE SAME of zeroes still works (emulated). */
 	memset(buf, 0, BS);
 	uint8_t ws[16];
-	cdb_rw16(ws, 0x93, 600, 8);
+	cdb_rw16(ws, OP_WRITE_SAME_16, 600, 8);
 	id = fx_run_wait(f, ws, BS, buf, 5000);
 	CHECK_GOOD(f, id);
 	id = read_blocks(f, 600, 8);

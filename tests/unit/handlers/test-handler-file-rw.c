@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "scsi_defs.h"
 #include "test-handler-plugin.h"
 
 #define LUN_BYTES (64u << 20)
@@ -69,7 +70,7 @@ static void run(const struct vhostio_handler *h, const char *dir, const char *op
 	for (int i = 0; i < 8; i++) {
 		fill_pattern(buf, 64 * 1024, 300 + i);
 		uint8_t cdb[16];
-		cdb_rw16(cdb, 0x8a, (uint64_t)(20 << 20) / bs + (uint64_t)i * (64 * 1024 / bs), 64 * 1024 / bs);
+		cdb_rw16(cdb, OP_WRITE_16, (uint64_t)(20 << 20) / bs + (uint64_t)i * (64 * 1024 / bs), 64 * 1024 / bs);
 		ids[i] = ringsim_submit(&f->sim, cdb, 64 * 1024, buf);
 	}
 	device_process_ring(f->dev);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "scsi_defs.h"
 #include "test-handler-plugin.h"
 
 #define BS 4096
@@ -17,7 +18,7 @@
 static uint16_t write_same16(struct fixture *f, uint64_t lba, uint32_t blocks, const uint8_t *block, bool unmap)
 {
 	uint8_t cdb[16];
-	cdb_rw16(cdb, 0x93, lba, blocks);
+	cdb_rw16(cdb, OP_WRITE_SAME_16, lba, blocks);
 	if (unmap)
 		cdb[1] |= 0x08;
 	return fx_run_wait(f, cdb, BS, block, 10000);
@@ -78,7 +79,7 @@ int main(void)
 	CHECK(lba_state(f, 1 << 20, &len) == VHOSTIO_LBA_DEALLOCATED && len == 1 << 20, "lba_status of hole");
 
 	/* GET LBA STATUS through the library at LBA 256. */
-	uint8_t gls[16] = { 0x9e, 0x12 };
+	uint8_t gls[16] = { OP_SERVICE_ACTION_IN_16, SAI_GET_LBA_STATUS };
 	gls[8] = 0x01; /* LBA 256 */
 	gls[13] = 32;  /* allocation length */
 	id = fx_run_wait(f, gls, 32, NULL, 1000);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scsi_defs.h"
 #include "test-handler-plugin.h"
 
 #define BS 512
@@ -66,7 +67,7 @@ int main(void)
 	CHECK(check_pattern(ringsim_data(&f->sim, id), BS, 3), "last block read back wrong");
 
 	/* SYNCHRONIZE CACHE: nothing to flush, succeeds. */
-	uint8_t sync[10] = { 0x35 };
+	uint8_t sync[10] = { OP_SYNCHRONIZE_CACHE_10 };
 	id = fx_run_wait(f, sync, 0, NULL, 1000);
 	CHECK_GOOD(f, id);
 

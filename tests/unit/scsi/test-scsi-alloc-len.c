@@ -6,13 +6,14 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "scsi_defs.h"
 
 typedef void (*cdb_fn)(uint8_t *cdb, uint32_t alloc, uint8_t arg);
 
 static void inquiry(uint8_t *c, uint32_t a, uint8_t page)
 {
 	memset(c, 0, 6);
-	c[0] = 0x12;
+	c[0] = OP_INQUIRY;
 	c[1] = page == 0xff ? 0 : 1;
 	c[2] = page == 0xff ? 0 : page;
 	c[3] = (uint8_t)(a >> 8);
@@ -22,7 +23,7 @@ static void inquiry(uint8_t *c, uint32_t a, uint8_t page)
 static void mode_sense6(uint8_t *c, uint32_t a, uint8_t pc)
 {
 	memset(c, 0, 6);
-	c[0] = 0x1a;
+	c[0] = OP_MODE_SENSE_6;
 	c[2] = (uint8_t)(pc << 6 | 0x3f);
 	c[4] = (uint8_t)(a > 255 ? 255 : a); /* the reference call asks for all it can */
 }
@@ -30,7 +31,7 @@ static void mode_sense6(uint8_t *c, uint32_t a, uint8_t pc)
 static void mode_sense10(uint8_t *c, uint32_t a, uint8_t llbaa)
 {
 	memset(c, 0, 10);
-	c[0] = 0x5a;
+	c[0] = OP_MODE_SENSE_10;
 	c[1] = llbaa ? 0x10 : 0;
 	c[2] = 0x3f;
 	c[7] = (uint8_t)(a >> 8);
@@ -40,7 +41,7 @@ static void mode_sense10(uint8_t *c, uint32_t a, uint8_t llbaa)
 static void request_sense(uint8_t *c, uint32_t a, uint8_t desc)
 {
 	memset(c, 0, 6);
-	c[0] = 0x03;
+	c[0] = OP_REQUEST_SENSE;
 	c[1] = desc;
 	c[4] = (uint8_t)(a > 255 ? 255 : a);
 }
@@ -48,10 +49,10 @@ static void request_sense(uint8_t *c, uint32_t a, uint8_t desc)
 static void rsoc(uint8_t *c, uint32_t a, uint8_t options)
 {
 	memset(c, 0, 12);
-	c[0] = 0xa3;
-	c[1] = 0x0c;
+	c[0] = OP_MAINTENANCE_IN;
+	c[1] = MI_REPORT_SUPPORTED_OPCODES;
 	c[2] = options;
-	c[3] = 0x28;
+	c[3] = OP_READ_10;
 	for (int k = 0; k < 4; k++)
 		c[6 + k] = (uint8_t)(a >> (24 - 8 * k));
 }
@@ -59,7 +60,7 @@ static void rsoc(uint8_t *c, uint32_t a, uint8_t options)
 static void sai16(uint8_t *c, uint32_t a, uint8_t sa)
 {
 	memset(c, 0, 16);
-	c[0] = 0x9e;
+	c[0] = OP_SERVICE_ACTION_IN_16;
 	c[1] = sa;
 	for (int k = 0; k < 4; k++)
 		c[10 + k] = (uint8_t)(a >> (24 - 8 * k));
@@ -117,11 +118,11 @@ int main(void)
 	sweep(f, "REPORT SUPPORTED OPCODES all RCTD", rsoc, 0x80);
 	sweep(f, "REPORT SUPPORTED OPCODES one", rsoc, 1);
 	sweep(f, "REPORT SUPPORTED OPCODES one RCTD", rsoc, 0x81);
-	sweep(f, "READ CAPACITY 16", sai16, 0x10);
+	sweep(f, "READ CAPACITY 16", sai16, SAI_READ_CAPACITY_16);
 	/* GET LBA STATUS with several extents: alternate written and unwritten blocks. */
 	for (int i = 0; i < 40; i += 2)
 		memset(f->disk.mem + (size_t)i * 512, 0x5a, 512);
-	sweep(f, "GET LBA STATUS", sai16, 0x12);
+	sweep(f, "GET LBA STATUS", sai16, SAI_GET_LBA_STATUS);
 	CHECK(!f->sim.broken, "kernel side saw a broken ring");
 	fx_free(f);
 	return test_exit();

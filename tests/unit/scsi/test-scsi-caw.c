@@ -6,13 +6,14 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "scsi_defs.h"
 
 #define LBAS 1024
 #define BS 512
 
 static uint16_t caw(struct fixture *f, uint8_t byte1, uint64_t lba, uint8_t blocks, const uint8_t *data)
 {
-	uint8_t cdb[16] = { 0x89, byte1 };
+	uint8_t cdb[16] = { OP_COMPARE_AND_WRITE, byte1 };
 	for (int k = 0; k < 8; k++)
 		cdb[2 + k] = (uint8_t)(lba >> (56 - 8 * k));
 	cdb[13] = blocks;
@@ -107,7 +108,7 @@ int main(void)
 	CHECK_GOOD(f, id2);
 	CHECK(memcmp(f->disk.mem + 100 * BS, a, BS) == 0, "second CAW did not see the first's write");
 	f->disk.async = false;
-	uint8_t tur[6] = { 0 };
+	uint8_t tur[6] = { OP_TEST_UNIT_READY };
 	id = fx_run(f, tur, 0, NULL);
 	CHECK_SENSE(f, id, 0x062a09);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "scsi_defs.h"
 
 #define LBAS 1024
 #define BS 512
@@ -26,44 +27,44 @@ int main(void)
 	uint16_t id;
 
 	/* NACA in the CONTROL byte, for 6-, 10-, 12- and 16-byte CDBs. */
-	uint8_t tur[6] = { 0, 0, 0, 0, 0, 0x04 };
+	uint8_t tur[6] = { OP_TEST_UNIT_READY, 0, 0, 0, 0, 0x04 };
 	id = fx_run(f, tur, 0, NULL);
 	CHECK_SENSE(f, id, SENSE_INVALID_FIELD_IN_CDB);
 	CHECK_FIELD(f, id, true, 5, 2);
-	cdb_rw10(cdb, 0x28, 0, 1);
+	cdb_rw10(cdb, OP_READ_10, 0, 1);
 	cdb[9] = 0x04;
 	id = fx_run(f, cdb, BS, NULL);
 	CHECK_FIELD(f, id, true, 9, 2);
 	memset(cdb, 0, 12);
-	cdb[0] = 0xa8;
+	cdb[0] = OP_READ_12;
 	cdb[9] = 1;
 	cdb[11] = 0x04;
 	id = fx_run(f, cdb, BS, NULL);
 	CHECK_FIELD(f, id, true, 11, 2);
-	cdb_rw16(cdb, 0x88, 0, 1);
+	cdb_rw16(cdb, OP_READ_16, 0, 1);
 	cdb[15] = 0x01; /* LINK */
 	id = fx_run(f, cdb, BS, NULL);
 	CHECK_FIELD(f, id, true, 15, 0);
 
 	/* Reserved bits: TUR byte 2, READ 10 group byte high bits, INQUIRY CMDDT. */
-	uint8_t tur2[6] = { 0, 0, 0x80, 0, 0, 0 };
+	uint8_t tur2[6] = { OP_TEST_UNIT_READY, 0, 0x80, 0, 0, 0 };
 	id = fx_run(f, tur2, 0, NULL);
 	CHECK_FIELD(f, id, true, 2, 7);
-	cdb_rw10(cdb, 0x28, 0, 1);
+	cdb_rw10(cdb, OP_READ_10, 0, 1);
 	cdb[6] = 0x20;
 	id = fx_run(f, cdb, BS, NULL);
 	CHECK_FIELD(f, id, true, 6, 5);
-	cdb_rw10(cdb, 0x28, 0, 1);
+	cdb_rw10(cdb, OP_READ_10, 0, 1);
 	cdb[6] = 0x1f; /* group number is fine */
 	id = fx_run(f, cdb, BS, NULL);
 	CHECK_GOOD(f, id);
-	uint8_t inq[6] = { 0x12, 0x02, 0, 0, 36, 0 };
+	uint8_t inq[6] = { OP_INQUIRY, 0x02, 0, 0, 36, 0 };
 	id = fx_run(f, inq, 36, NULL);
 	CHECK_FIELD(f, id, true, 1, 1);
 
 	/* START STOP UNIT: start is a no-op; stop flushes unless NO_FLUSH; LOEJ and power conditions refused. */
 	unsigned flushes = f->disk.flushes;
-	uint8_t ssu[6] = { 0x1b, 0, 0, 0, 0x01, 0 };
+	uint8_t ssu[6] = { OP_START_STOP_UNIT, 0, 0, 0, 0x01, 0 };
 	id = fx_run(f, ssu, 0, NULL);
 	CHECK_GOOD(f, id);
 	CHECK(f->disk.flushes == flushes, "START flushed");
@@ -91,24 +92,24 @@ int main(void)
 	f->disk.fail_write = 0;
 
 	/* SYNCHRONIZE CACHE 16 and PRE-FETCH 10/16: ranges, blocks 0 = to the end. */
-	cdb_rw16(cdb, 0x91, LBAS - 1, 0);
+	cdb_rw16(cdb, OP_SYNCHRONIZE_CACHE_16, LBAS - 1, 0);
 	id = fx_run(f, cdb, 0, NULL);
 	CHECK_GOOD(f, id);
-	cdb_rw16(cdb, 0x91, LBAS, 0);
+	cdb_rw16(cdb, OP_SYNCHRONIZE_CACHE_16, LBAS, 0);
 	id = fx_run(f, cdb, 0, NULL);
 	CHECK_SENSE(f, id, SENSE_LBA_OUT_OF_RANGE);
-	cdb_rw16(cdb, 0x91, 1, 0xffffffff);
+	cdb_rw16(cdb, OP_SYNCHRONIZE_CACHE_16, 1, 0xffffffff);
 	id = fx_run(f, cdb, 0, NULL);
 	CHECK_SENSE(f, id, SENSE_LBA_OUT_OF_RANGE);
-	cdb_rw10(cdb, 0x34, 10, 10);
+	cdb_rw10(cdb, OP_PRE_FETCH_10, 10, 10);
 	cdb[1] = 0x02;
 	id = fx_run(f, cdb, 0, NULL);
 	CHECK_GOOD(f, id);
-	cdb_rw16(cdb, 0x90, UINT64_MAX, 1);
+	cdb_rw16(cdb, OP_PRE_FETCH_16, UINT64_MAX, 1);
 	id = fx_run(f, cdb, 0, NULL);
 	CHECK_SENSE(f, id, SENSE_LBA_OUT_OF_RANGE);
 	/* A failing flush is reported. */
-	cdb_rw10(cdb, 0x35, 0, 0);
+	cdb_rw10(cdb, OP_SYNCHRONIZE_CACHE_10, 0, 0);
 	f->disk.async = true;
 	unsigned p = f->disk.n_pending;
 	id = fx_run(f, cdb, 0, NULL);
@@ -118,12 +119,12 @@ int main(void)
 
 	/* Emulated FUA: only behind the write cache. */
 	flushes = f->disk.flushes;
-	cdb_rw16(cdb, 0x8a, 0, 1);
+	cdb_rw16(cdb, OP_WRITE_16, 0, 1);
 	cdb[1] = 0x08;
 	id = fx_run(f, cdb, BS, buf);
 	CHECK_GOOD(f, id);
 	CHECK(f->disk.flushes == flushes + 1, "FUA WRITE 16 did not flush");
-	cdb[0] = 0x88; /* FUA READ: nothing to do */
+	cdb[0] = OP_READ_16; /* FUA READ: nothing to do */
 	id = fx_run(f, cdb, BS, NULL);
 	CHECK_GOOD(f, id);
 	CHECK(f->disk.flushes == flushes + 1, "FUA READ flushed");
@@ -135,7 +136,7 @@ int main(void)
 	h.native_caps = VHOSTIO_CAP_FUA;
 	f = fx_new_with(&h, 64 * 1024, LBAS, BS, true);
 	flushes = f->disk.flushes;
-	cdb_rw10(cdb, 0x2a, 0, 1);
+	cdb_rw10(cdb, OP_WRITE_10, 0, 1);
 	id = fx_run(f, cdb, BS, buf);
 	CHECK(native_fua_flags == 0, "FUA flag without FUA");
 	cdb[1] = 0x18; /* DPO + FUA */

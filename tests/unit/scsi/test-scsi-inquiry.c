@@ -4,10 +4,11 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "scsi_defs.h"
 
 static uint16_t inquiry(struct fixture *f, int evpd, uint8_t page, uint16_t alloc)
 {
-	uint8_t cdb[6] = { 0x12, (uint8_t)evpd, page, (uint8_t)(alloc >> 8), (uint8_t)alloc, 0 };
+	uint8_t cdb[6] = { OP_INQUIRY, (uint8_t)evpd, page, (uint8_t)(alloc >> 8), (uint8_t)alloc, 0 };
 	return fx_run(f, cdb, alloc, NULL);
 }
 

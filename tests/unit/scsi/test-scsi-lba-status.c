@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "scsi_defs.h"
 
 #define LBAS 4096
 #define BS 512
@@ -22,7 +23,7 @@ static uint32_t be32(const uint8_t *p)
 
 static uint16_t get_lba_status(struct fixture *f, uint64_t lba, uint32_t alloc, size_t buf_len)
 {
-	uint8_t cdb[16] = { 0x9e, 0x12 };
+	uint8_t cdb[16] = { OP_SERVICE_ACTION_IN_16, SAI_GET_LBA_STATUS };
 	for (int k = 0; k < 8; k++)
 		cdb[2 + k] = (uint8_t)(lba >> (56 - 8 * k));
 	for (int k = 0; k < 4; k++)

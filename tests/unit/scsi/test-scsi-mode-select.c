@@ -5,26 +5,27 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "scsi_defs.h"
 
 #define SENSE_INVALID_FIELD_IN_PARAM 0x052600
 #define SENSE_PARAM_LIST_LENGTH 0x051a00
 
 static uint16_t mode_select6(struct fixture *f, uint8_t byte1, const uint8_t *list, uint8_t len)
 {
-	uint8_t cdb[6] = { 0x15, byte1, 0, 0, len, 0 };
+	uint8_t cdb[6] = { OP_MODE_SELECT_6, byte1, 0, 0, len, 0 };
 	return fx_run(f, cdb, len, list);
 }
 
 static uint16_t mode_select10(struct fixture *f, const uint8_t *list, uint16_t len)
 {
-	uint8_t cdb[10] = { 0x55, 0x10, 0, 0, 0, 0, 0, (uint8_t)(len >> 8), (uint8_t)len, 0 };
+	uint8_t cdb[10] = { OP_MODE_SELECT_10, 0x10, 0, 0, 0, 0, 0, (uint8_t)(len >> 8), (uint8_t)len, 0 };
 	return fx_run(f, cdb, len, list);
 }
 
 /* Caching page (current values) behind a 6-byte header and a short block descriptor. */
 static size_t caching_list6(struct fixture *f, uint8_t *list)
 {
-	uint8_t cdb[6] = { 0x1a, 0x00, 0x08, 0, 255, 0 };
+	uint8_t cdb[6] = { OP_MODE_SENSE_6, 0x00, 0x08, 0, 255, 0 };
 	uint16_t id = fx_run(f, cdb, 255, NULL);
 	const uint8_t *d = ringsim_data(&f->sim, id);
 	size_t len = (size_t)d[0] + 1;
@@ -54,12 +55,12 @@ int main(void)
 	CHECK_GOOD(f, id);
 	CHECK(vhostio_device_write_cache(f->dev) == 0, "WCE off not applied");
 	CHECK(f->disk.flushes == flushes + 1, "turning the cache off must flush");
-	uint8_t ms[6] = { 0x1a, 0x08, 0x08, 0, 255, 0 };
+	uint8_t ms[6] = { OP_MODE_SENSE_6, 0x08, 0x08, 0, 255, 0 };
 	id = fx_run(f, ms, 255, NULL);
 	CHECK(!(ringsim_data(&f->sim, id)[6] & 0x04), "MODE SENSE shows WCE off");
 	/* An emulated FUA write no longer flushes: nothing is cached. */
 	uint8_t w10[10], blk[512] = { 1 };
-	cdb_rw10(w10, 0x2a, 0, 1);
+	cdb_rw10(w10, OP_WRITE_10, 0, 1);
 	w10[1] = 0x08;
 	flushes = f->disk.flushes;
 	id = fx_run(f, w10, 512, blk);

@@ -5,11 +5,16 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "scsi_defs.h"
 
 /* Commands whose byte 1 bits 7-5 are the obsolete SCSI-2 LUN field. */
 static bool scsi2_lun_ignored(uint8_t opcode)
 {
-	static const uint8_t ops[] = { 0x00, 0x03, 0x08, 0x0a, 0x12, 0x15, 0x1a, 0x1b, 0x25, 0x34, 0x35, 0x55, 0x5a };
+	static const uint8_t ops[] = {
+		OP_TEST_UNIT_READY, OP_REQUEST_SENSE, OP_READ_6, OP_WRITE_6, OP_INQUIRY,
+		OP_MODE_SELECT_6, OP_MODE_SENSE_6, OP_START_STOP_UNIT, OP_READ_CAPACITY_10,
+		OP_PRE_FETCH_10, OP_SYNCHRONIZE_CACHE_10, OP_MODE_SELECT_10, OP_MODE_SENSE_10,
+	};
 	for (size_t i = 0; i < sizeof(ops); i++)
 		if (ops[i] == opcode)
 			return true;
@@ -23,7 +28,7 @@ static uint32_t be32(const uint8_t *p)
 
 static uint16_t rsoc(struct fixture *f, uint8_t options, uint8_t opcode, uint16_t sa, uint32_t alloc)
 {
-	uint8_t cdb[12] = { 0xa3, 0x0c, options, opcode, (uint8_t)(sa >> 8), (uint8_t)sa,
+	uint8_t cdb[12] = { OP_MAINTENANCE_IN, MI_REPORT_SUPPORTED_OPCODES, options, opcode, (uint8_t)(sa >> 8), (uint8_t)sa,
 			    (uint8_t)(alloc >> 24), (uint8_t)(alloc >> 16), (uint8_t)(alloc >> 8), (uint8_t)alloc };
 	return fx_run(f, cdb, alloc, NULL);
 }
@@ -71,11 +76,12 @@ int main(void)
 
 	unsigned n = list_all(f, l);
 	CHECK(n >= 30, "only %u commands listed", n);
-	CHECK(is_listed(l, n, 0x42) && is_listed(l, n, 0x89) && is_listed(l, n, 0x93), "UNMAP, CAW, WRITE SAME");
+	CHECK(is_listed(l, n, OP_UNMAP) && is_listed(l, n, OP_COMPARE_AND_WRITE) &&
+	      is_listed(l, n, OP_WRITE_SAME_16), "UNMAP, CAW, WRITE SAME");
 
 	/* Every opcode without service actions: listed <=> not INVALID COMMAND OPERATION CODE. */
 	for (unsigned op = 0; op < 256; op++) {
-		if (op == 0x9e || op == 0xa3)
+		if (op == OP_SERVICE_ACTION_IN_16 || op == OP_MAINTENANCE_IN)
 			continue;
 		uint8_t cdb[16] = { (uint8_t)op };
 		id = fx_run(f, cdb, 0, NULL);
@@ -87,8 +93,8 @@ int main(void)
 	for (unsigned sa = 0; sa < 32; sa++) {
 		bool listed = false;
 		for (unsigned i = 0; i < n; i++)
-			listed |= l[i].opcode == 0x9e && l[i].has_sa && l[i].sa == sa;
-		uint8_t cdb[16] = { 0x9e, (uint8_t)sa };
+			listed |= l[i].opcode == OP_SERVICE_ACTION_IN_16 && l[i].has_sa && l[i].sa == sa;
+		uint8_t cdb[16] = { OP_SERVICE_ACTION_IN_16, (uint8_t)sa };
 		id = fx_run(f, cdb, 0, NULL);
 		bool refused = fx_sense_triple(f, id) == SENSE_INVALID_FIELD_IN_CDB &&
 			       fx_field_pointer_is(f, id, true, 1, 4);
@@ -132,31 +138,31 @@ int main(void)
 	}
 
 	/* One command, by hand: READ 10, with the timeouts descriptor. */
-	id = rsoc(f, 0x81, 0x28, 0, 512);
+	id = rsoc(f, 0x81, OP_READ_10, 0, 512);
 	CHECK_GOOD(f, id);
 	const uint8_t *d = ringsim_data(&f->sim, id);
-	static const uint8_t read10[10] = { 0x28, 0x1a, 0xff, 0xff, 0xff, 0xff, 0x1f, 0xff, 0xff, 0x00 };
+	static const uint8_t read10[10] = { OP_READ_10, 0x1a, 0xff, 0xff, 0xff, 0xff, 0x1f, 0xff, 0xff, 0x00 };
 	CHECK(d[1] == 0x83 && d[3] == 10 && memcmp(d + 4, read10, 10) == 0, "READ 10 usage");
 	CHECK(d[14] == 0 && d[15] == 10 && fx_result(f, id)->read_len == 4 + 10 + 12, "timeouts descriptor");
 	/* Not supported: SUPPORT 001b, no usage data. */
-	id = rsoc(f, 1, 0xc5, 0, 512);
+	id = rsoc(f, 1, TEST_OP_UNSUPPORTED, 0, 512);
 	d = ringsim_data(&f->sim, id);
 	CHECK_GOOD(f, id);
 	CHECK((d[1] & 7) == 1 && d[3] == 0 && fx_result(f, id)->read_len == 4, "unsupported opcode report");
 	/* Option 1 on an opcode with service actions, option 2 on one without, options 4..7. */
-	id = rsoc(f, 1, 0x9e, 0, 512);
+	id = rsoc(f, 1, OP_SERVICE_ACTION_IN_16, 0, 512);
 	CHECK_SENSE(f, id, SENSE_INVALID_FIELD_IN_CDB);
 	CHECK_FIELD(f, id, true, 2, 2);
-	id = rsoc(f, 2, 0x28, 0, 512);
+	id = rsoc(f, 2, OP_READ_10, 0, 512);
 	CHECK_SENSE(f, id, SENSE_INVALID_FIELD_IN_CDB);
 	id = rsoc(f, 4, 0, 0, 512);
 	CHECK_SENSE(f, id, SENSE_INVALID_FIELD_IN_CDB);
 	/* Option 3 takes either; an unknown service action is "not supported". */
-	id = rsoc(f, 3, 0x9e, 0x10, 512);
+	id = rsoc(f, 3, OP_SERVICE_ACTION_IN_16, SAI_READ_CAPACITY_16, 512);
 	CHECK((ringsim_data(&f->sim, id)[1] & 7) == 3, "option 3 with SA");
-	id = rsoc(f, 3, 0x9e, 0x1f, 512);
+	id = rsoc(f, 3, OP_SERVICE_ACTION_IN_16, 0x1f, 512); /* deliberately unsupported SA */
 	CHECK((ringsim_data(&f->sim, id)[1] & 7) == 1, "option 3 with an unknown SA");
-	id = rsoc(f, 3, 0x28, 0x1234, 512);
+	id = rsoc(f, 3, OP_READ_10, 0x1234, 512);
 	CHECK((ringsim_data(&f->sim, id)[1] & 7) == 3, "option 3 without SA");
 	/* RCTD on the whole list: 20-byte descriptors with CTDP. */
 	id = rsoc(f, 0x80, 0, 0, 4096);
@@ -169,17 +175,18 @@ int main(void)
 	h.no_caps = VHOSTIO_CAP_WRITE_SAME | VHOSTIO_CAP_COMPARE_AND_WRITE | VHOSTIO_CAP_FUA;
 	f = fx_new_with(&h, 64 * 1024, 1024, 512, false);
 	n = list_all(f, l);
-	CHECK(!is_listed(l, n, 0x41) && !is_listed(l, n, 0x93) && !is_listed(l, n, 0x89) && !is_listed(l, n, 0x42),
+	CHECK(!is_listed(l, n, OP_WRITE_SAME_10) && !is_listed(l, n, OP_WRITE_SAME_16) &&
+	      !is_listed(l, n, OP_COMPARE_AND_WRITE) && !is_listed(l, n, OP_UNMAP),
 	      "absent capabilities listed");
-	id = rsoc(f, 1, 0x2a, 0, 512);
+	id = rsoc(f, 1, OP_WRITE_10, 0, 512);
 	CHECK(ringsim_data(&f->sim, id)[5] == 0x12, "WRITE 10 usage without FUA (DPO, FUA_NV): 0x%02x", ringsim_data(&f->sim, id)[5]);
 	uint8_t w10[10], blk[512] = { 0 };
-	cdb_rw10(w10, 0x2a, 0, 1);
+	cdb_rw10(w10, OP_WRITE_10, 0, 1);
 	w10[1] = 0x08;
 	id = fx_run(f, w10, 512, blk);
 	CHECK_SENSE(f, id, SENSE_INVALID_FIELD_IN_CDB);
 	CHECK_FIELD(f, id, true, 1, 3);
-	uint8_t ms[6] = { 0x1a, 0x08, 0x3f, 0, 255, 0 };
+	uint8_t ms[6] = { OP_MODE_SENSE_6, 0x08, 0x3f, 0, 255, 0 };
 	id = fx_run(f, ms, 255, NULL);
 	CHECK(!(ringsim_data(&f->sim, id)[2] & 0x10), "DPOFUA without FUA");
 	CHECK(!f->sim.broken, "kernel side saw a broken ring");

@@ -4,19 +4,20 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "scsi_defs.h"
 
 static uint16_t mode_select6(struct fixture *f, const uint8_t *list, uint8_t len)
 {
-	uint8_t cdb[6] = { 0x15, 0x10, 0, 0, len, 0 };
+	uint8_t cdb[6] = { OP_MODE_SELECT_6, 0x10, 0, 0, len, 0 };
 	return fx_run(f, cdb, len, list);
 }
 
 int main(void)
 {
 	struct fixture *f = fx_new(64 * 1024, 1024, 512, false);
-	uint8_t tur[6] = { 0 };
-	uint8_t inq[6] = { 0x12, 0, 0, 0, 36, 0 };
-	uint8_t rs[6] = { 0x03, 0, 0, 0, 252, 0 };
+	uint8_t tur[6] = { OP_TEST_UNIT_READY };
+	uint8_t inq[6] = { OP_INQUIRY, 0, 0, 0, 36, 0 };
+	uint8_t rs[6] = { OP_REQUEST_SENSE, 0, 0, 0, 252, 0 };
 	uint16_t id;
 
 	/* A pending UA: INQUIRY passes it by, the next TUR reports it, once. */
@@ -30,7 +31,7 @@ int main(void)
 
 	/* Unknown opcodes also report a pending UA first. */
 	scsi_lun_set_unit_attention(&f->dev->lun, 0x2800);
-	uint8_t vendor[10] = { 0xc5 };
+	uint8_t vendor[10] = { TEST_OP_UNSUPPORTED };
 	id = fx_run(f, vendor, 0, NULL);
 	CHECK_SENSE(f, id, 0x062800);
 	id = fx_run(f, vendor, 0, NULL);
@@ -67,7 +68,7 @@ int main(void)
 	rs[1] = 0;
 
 	/* MODE SELECT the control page with D_SENSE set (round trip of MODE SENSE). */
-	uint8_t ms[6] = { 0x1a, 0x08, 0x0a, 0, 255, 0 };
+	uint8_t ms[6] = { OP_MODE_SENSE_6, 0x08, 0x0a, 0, 255, 0 };
 	id = fx_run(f, ms, 255, NULL);
 	CHECK_GOOD(f, id);
 	uint8_t list[16];
@@ -83,7 +84,7 @@ int main(void)
 
 	/* Now an error carries descriptor-format sense with a sense-key specific descriptor. */
 	uint8_t r10[10];
-	cdb_rw10(r10, 0x28, 0, 1);
+	cdb_rw10(r10, OP_READ_10, 0, 1);
 	r10[1] = 0x40; /* RDPROTECT */
 	id = fx_run(f, r10, 512, NULL);
 	const struct sim_result *r = fx_result(f, id);

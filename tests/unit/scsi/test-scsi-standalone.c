@@ -167,7 +167,7 @@ int main(void)
 	d = run(&lun, r10, sizeof(r10), buf, 2 * BS);
 	CHECK(triple(&d) == 0x052100, "READ past the end: LBA OUT OF RANGE, got %06x", triple(&d));
 
-	uint8_t bad[6] = { 0xc5 };
+	uint8_t bad[6] = { TEST_OP_UNSUPPORTED };
 	d = run(&lun, bad, sizeof(bad), NULL, 0);
 	CHECK(triple(&d) == 0x052000, "unknown opcode, got %06x", triple(&d));
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "scsi_defs.h"
 
 #define LBAS 8192
 #define BS 512
@@ -32,7 +33,7 @@ static void put_header(uint8_t *list, unsigned n)
 
 static uint16_t unmap(struct fixture *f, uint8_t byte1, const uint8_t *list, uint16_t len)
 {
-	uint8_t cdb[10] = { 0x42, byte1, 0, 0, 0, 0, 0, (uint8_t)(len >> 8), (uint8_t)len, 0 };
+	uint8_t cdb[10] = { OP_UNMAP, byte1, 0, 0, 0, 0, 0, (uint8_t)(len >> 8), (uint8_t)len, 0 };
 	return fx_run(f, cdb, len, list);
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "scsi_defs.h"
 
 #define LBAS 8192
 #define BS 512
@@ -15,9 +16,9 @@ static uint16_t verify(struct fixture *f, bool sixteen, uint8_t bytchk, uint64_t
 {
 	uint8_t cdb[16];
 	if (sixteen)
-		cdb_rw16(cdb, 0x8f, lba, blocks);
+		cdb_rw16(cdb, OP_VERIFY_16, lba, blocks);
 	else
-		cdb_rw10(cdb, 0x2f, (uint32_t)lba, (uint16_t)blocks);
+		cdb_rw10(cdb, OP_VERIFY_10, (uint32_t)lba, (uint16_t)blocks);
 	cdb[1] = (uint8_t)(bytchk << 1);
 	return fx_run(f, cdb, len, data);
 }
@@ -86,7 +87,7 @@ int main(void)
 	id = verify(f, true, 0, UINT64_MAX - 1, 0xffffffff, NULL, 0);
 	CHECK_SENSE(f, id, SENSE_LBA_OUT_OF_RANGE);
 	uint8_t cdb[16];
-	cdb_rw10(cdb, 0x2f, 0, 1);
+	cdb_rw10(cdb, OP_VERIFY_10, 0, 1);
 	cdb[1] = 0x20; /* VRPROTECT */
 	id = fx_run(f, cdb, 0, NULL);
 	CHECK_FIELD(f, id, true, 1, 7);
@@ -94,13 +95,13 @@ int main(void)
 	/* WRITE AND VERIFY 10, BYTCHK 0: write and flush. */
 	fill_pattern(buf, 100 * BS, 63);
 	unsigned flushes = f->disk.flushes;
-	cdb_rw10(cdb, 0x2e, 200, 10);
+	cdb_rw10(cdb, OP_WRITE_AND_VERIFY_10, 200, 10);
 	id = fx_run(f, cdb, 10 * BS, buf);
 	CHECK_GOOD(f, id);
 	CHECK(memcmp(f->disk.mem + 200 * BS, buf, 10 * BS) == 0 && f->disk.flushes == flushes + 1,
 	      "WRITE AND VERIFY: write + flush");
 	/* WRITE AND VERIFY 16, BYTCHK 1: read back and compare. */
-	cdb_rw16(cdb, 0x8e, 300, 20);
+	cdb_rw16(cdb, OP_WRITE_AND_VERIFY_16, 300, 20);
 	cdb[1] = 0x02;
 	id = fx_run(f, cdb, 20 * BS, buf);
 	CHECK_GOOD(f, id);
@@ -123,10 +124,10 @@ int main(void)
 	id = fx_run(f, cdb, 20 * BS, buf);
 	CHECK_SENSE(f, id, 0x030c00);
 	f->disk.fail_write = 0;
-	cdb_rw16(cdb, 0x8e, LBAS, 1);
+	cdb_rw16(cdb, OP_WRITE_AND_VERIFY_16, LBAS, 1);
 	id = fx_run(f, cdb, BS, buf);
 	CHECK_SENSE(f, id, SENSE_LBA_OUT_OF_RANGE);
-	cdb_rw10(cdb, 0x2e, 0, 1);
+	cdb_rw10(cdb, OP_WRITE_AND_VERIFY_10, 0, 1);
 	cdb[1] = 0x04; /* BYTCHK is one bit in SBC-3's WRITE AND VERIFY */
 	id = fx_run(f, cdb, BS, buf);
 	CHECK_FIELD(f, id, true, 1, 2);

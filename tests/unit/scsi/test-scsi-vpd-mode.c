@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "scsi_defs.h"
 
 static uint32_t be32(const uint8_t *p)
 {
@@ -18,7 +19,7 @@ static uint64_t be64(const uint8_t *p)
 
 static const uint8_t *vpd(struct fixture *f, uint8_t page)
 {
-	uint8_t cdb[6] = { 0x12, 1, page, 0, 255, 0 };
+	uint8_t cdb[6] = { OP_INQUIRY, 1, page, 0, 255, 0 };
 	uint16_t id = fx_run(f, cdb, 255, NULL);
 	CHECK_GOOD(f, id);
 	return ringsim_data(&f->sim, id);
@@ -26,7 +27,7 @@ static const uint8_t *vpd(struct fixture *f, uint8_t page)
 
 static const uint8_t *mode_sense10(struct fixture *f, uint8_t byte1, uint8_t page_byte, uint16_t *id)
 {
-	uint8_t cdb[10] = { 0x5a, byte1, page_byte, 0, 0, 0, 0, 1, 0, 0 };
+	uint8_t cdb[10] = { OP_MODE_SENSE_10, byte1, page_byte, 0, 0, 0, 0, 1, 0, 0 };
 	*id = fx_run(f, cdb, 256, NULL);
 	return ringsim_data(&f->sim, *id);
 }
@@ -47,14 +48,14 @@ int main(void)
 	d = vpd(f, 0xb2);
 	CHECK(d[1] == 0xb2 && d[3] == 4 && d[5] == (0x80 | 0x40 | 0x20 | 0x04) && (d[6] & 7) == 2,
 	      "LBPU LBPWS LBPWS10 LBPRZ, thin: %02x %02x", d[5], d[6]);
-	uint8_t rc16[16] = { 0x9e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0 };
+	uint8_t rc16[16] = { OP_SERVICE_ACTION_IN_16, SAI_READ_CAPACITY_16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0 };
 	uint16_t id = fx_run(f, rc16, 32, NULL);
 	d = ringsim_data(&f->sim, id);
 	CHECK(be64(d) == (1 << 16) - 1 && be32(d + 8) == 4096 && d[14] == 0xc0, "READ CAPACITY 16 LBPME LBPRZ");
 	rc16[14] = 0x01; /* PMI is obsolete: refused */
 	id = fx_run(f, rc16, 32, NULL);
 	CHECK_FIELD(f, id, true, 14, 0);
-	uint8_t rc10[10] = { 0x25, 0, 0, 0, 0, 1 }; /* LBA without PMI */
+	uint8_t rc10[10] = { OP_READ_CAPACITY_10, 0, 0, 0, 0, 1 }; /* LBA without PMI */
 	id = fx_run(f, rc10, 8, NULL);
 	CHECK_FIELD(f, id, true, 5, 0);
 
@@ -79,7 +80,7 @@ int main(void)
 	CHECK(fx_sense_triple(f, id) == 0x053900, "saved values");
 	f->dev->lun.descriptor_sense = false;
 	/* All pages, all subpages; a subpage of its own is refused. */
-	uint8_t ms6[6] = { 0x1a, 0x08, 0x3f, 0xff, 255, 0 };
+	uint8_t ms6[6] = { OP_MODE_SENSE_6, 0x08, 0x3f, 0xff, 255, 0 };
 	id = fx_run(f, ms6, 255, NULL);
 	CHECK_GOOD(f, id);
 	CHECK(ringsim_data(&f->sim, id)[0] == 3 + 12 + 20 + 12, "all pages");

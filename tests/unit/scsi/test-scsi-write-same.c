@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "scsi_defs.h"
 
 #define LBAS 8192
 #define BS 512
@@ -27,7 +28,7 @@ static bool blocks_zero(struct fixture *f, uint64_t lba, uint64_t n)
 static uint16_t ws16(struct fixture *f, uint8_t byte1, uint64_t lba, uint32_t blocks, const uint8_t *block)
 {
 	uint8_t cdb[16];
-	cdb_rw16(cdb, 0x93, lba, blocks);
+	cdb_rw16(cdb, OP_WRITE_SAME_16, lba, blocks);
 	cdb[1] = byte1;
 	return fx_run(f, cdb, (byte1 & 0x01) ? 0 : BS, (byte1 & 0x01) ? NULL : block);
 }
@@ -41,7 +42,7 @@ int main(void)
 
 	/* ---- emulated (memdisk has no write_same) ---- */
 	struct fixture *f = fx_new(64 * 1024, LBAS, BS, false);
-	cdb_rw10(cdb, 0x41, 10, 100);
+	cdb_rw10(cdb, OP_WRITE_SAME_10, 10, 100);
 	id = fx_run(f, cdb, BS, block);
 	CHECK_GOOD(f, id);
 	CHECK(blocks_are(f, 10, 100, block), "WRITE SAME 10 content");
@@ -86,7 +87,7 @@ int main(void)
 	id = ws16(f, 0, 0, 0, block);
 	CHECK_SENSE(f, id, SENSE_INVALID_FIELD_IN_CDB);
 	CHECK_FIELD(f, id, true, 10, -1);
-	cdb_rw10(cdb, 0x41, 0, 0);
+	cdb_rw10(cdb, OP_WRITE_SAME_10, 0, 0);
 	id = fx_run(f, cdb, BS, block);
 	CHECK_SENSE(f, id, SENSE_INVALID_FIELD_IN_CDB);
 	CHECK_FIELD(f, id, true, 7, -1);
@@ -108,7 +109,7 @@ int main(void)
 	CHECK_FIELD(f, id, true, 1, 4);
 	id = ws16(f, 0x20, 0, 1, block); /* WRPROTECT */
 	CHECK_FIELD(f, id, true, 1, 7);
-	cdb_rw10(cdb, 0x41, 0, 1);
+	cdb_rw10(cdb, OP_WRITE_SAME_10, 0, 1);
 	cdb[1] = 0x01; /* NDOB does not exist in WRITE SAME 10 */
 	id = fx_run(f, cdb, BS, block);
 	CHECK_FIELD(f, id, true, 1, 0);
@@ -143,7 +144,7 @@ int main(void)
 	id = ws16(f, 0x08, 40, 4, other); /* not zeroes: must be written, not unmapped */
 	CHECK_GOOD(f, id);
 	CHECK(f->disk.unmap_calls == 2 && blocks_are(f, 40, 4, other), "nonzero block with UNMAP was unmapped");
-	cdb_rw10(cdb, 0x41, 50, 4);
+	cdb_rw10(cdb, OP_WRITE_SAME_10, 50, 4);
 	cdb[1] = 0x08;
 	id = fx_run(f, cdb, BS, zero);
 	CHECK_GOOD(f, id);
@@ -156,7 +157,7 @@ int main(void)
 	f = fx_new_with(&h, 64 * 1024, LBAS, BS, false);
 	id = ws16(f, 0, 0, 1, block);
 	CHECK_SENSE(f, id, SENSE_INVALID_OPCODE);
-	cdb_rw10(cdb, 0x41, 0, 1);
+	cdb_rw10(cdb, OP_WRITE_SAME_10, 0, 1);
 	id = fx_run(f, cdb, BS, block);
 	CHECK_SENSE(f, id, SENSE_INVALID_OPCODE);
 	CHECK(!f->sim.broken, "kernel side saw a broken ring");

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "scsi_defs.h"
 
 /* Wait up to ms for the command to complete. */
 static bool completed_within(struct fixture *f, uint16_t id, int ms)
@@ -40,7 +41,7 @@ static bool watch_called_within(int calls, int ms)
 static uint16_t submit_read(struct fixture *f, uint32_t lba)
 {
 	uint8_t cdb[10];
-	cdb_rw10(cdb, 0x28, lba, 1);
+	cdb_rw10(cdb, OP_READ_10, lba, 1);
 	return ringsim_submit(&f->sim, cdb, 512, NULL);
 }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "scsi_defs.h"
 
 #define WORKERS 4
 #define COMMANDS 12
@@ -38,7 +39,7 @@ int main(void)
 	uint16_t ids[COMMANDS];
 	for (int i = 0; i < COMMANDS; i++) {
 		uint8_t cdb[10];
-		cdb_rw10(cdb, 0x28, (uint32_t)i, 1);
+		cdb_rw10(cdb, OP_READ_10, (uint32_t)i, 1);
 		ids[i] = ringsim_submit(&f->sim, cdb, 512, NULL);
 	}
 	/* A pipe stands in for the uio fd: 4 bytes = one interrupt. */

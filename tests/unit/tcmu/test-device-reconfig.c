@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "scsi_defs.h"
 
 static int resizes;
 
@@ -22,7 +23,7 @@ static int accept_reconfig(struct vhostio_device *dev, const struct vhostio_reco
 
 static uint16_t tur(struct fixture *f)
 {
-	static const uint8_t cdb[6] = { 0 };
+	static const uint8_t cdb[6] = { OP_TEST_UNIT_READY };
 	return fx_run(f, cdb, 0, NULL);
 }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "scsi_defs.h"
 
 static pthread_t write_thread, flush_thread;
 static struct vhostio_io *held;
@@ -45,7 +46,7 @@ int main(void)
 	struct fixture *f = fx_new_with(&h, 64 * 1024, 1024, 512, true);
 
 	uint8_t cdb[10], buf[512] = { 0 };
-	cdb_rw10(cdb, 0x2a, 0, 1);
+	cdb_rw10(cdb, OP_WRITE_10, 0, 1);
 	cdb[1] = 0x08; /* FUA */
 	uint16_t id = ringsim_submit(&f->sim, cdb, sizeof(buf), buf);
 

@@ -9,6 +9,7 @@
 #include <vhostio/vhostio.h>
 
 #include "fixture.h"
+#include "scsi_defs.h"
 
 int main(void)
 {
@@ -24,10 +25,10 @@ int main(void)
 	struct fixture *f = fx_new_with(&old, 64 * 1024, 1024, 512, true);
 	uint8_t cdb[10], buf[512];
 	fill_pattern(buf, sizeof(buf), 1);
-	cdb_rw10(cdb, 0x2a, 3, 1);
+	cdb_rw10(cdb, OP_WRITE_10, 3, 1);
 	uint16_t id = fx_run(f, cdb, 512, buf);
 	CHECK_GOOD(f, id);
-	uint8_t sync[10] = { 0x35 };
+	uint8_t sync[10] = { OP_SYNCHRONIZE_CACHE_10 };
 	id = fx_run(f, sync, 0, NULL);
 	CHECK_GOOD(f, id);
 	CHECK(f->disk.flushes == 0, "flush beyond the old struct was called");

@@ -2,6 +2,7 @@
 #include <errno.h>
 
 #include "fixture.h"
+#include "scsi_defs.h"
 
 int main(void)
 {
@@ -10,13 +11,13 @@ int main(void)
 	uint16_t id;
 
 	f->disk.fail_read = -EIO;
-	cdb_rw10(cdb, 0x28, 0, 1);
+	cdb_rw10(cdb, OP_READ_10, 0, 1);
 	id = fx_run(f, cdb, 512, NULL);
 	CHECK_SENSE(f, id, 0x031100); /* MEDIUM ERROR, UNRECOVERED READ ERROR */
 	f->disk.fail_read = 0;
 
 	f->disk.fail_write = -EIO;
-	cdb_rw10(cdb, 0x2a, 0, 1);
+	cdb_rw10(cdb, OP_WRITE_10, 0, 1);
 	id = fx_run(f, cdb, 512, buf);
 	CHECK_SENSE(f, id, 0x030c00); /* MEDIUM ERROR, WRITE ERROR */
 	f->disk.fail_write = -ENOSPC;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "scsi_defs.h"
 
 static void bad_cdb_off(struct ringsim *s, struct tcmu_cmd_entry *e, void *arg)
 {
@@ -44,14 +45,14 @@ static void bad_len(struct ringsim *s, struct tcmu_cmd_entry *e, void *arg)
 static void expect_failed_then_alive(struct fixture *f, sim_mutate_fn fn, void *arg, const char *what)
 {
 	uint8_t cdb[10];
-	cdb_rw10(cdb, 0x28, 0, 1);
+	cdb_rw10(cdb, OP_READ_10, 0, 1);
 	uint16_t id = ringsim_submit_mutated(&f->sim, cdb, 512, NULL, fn, arg);
 	device_process_ring(f->dev);
 	const struct sim_result *r = fx_result(f, id);
 	CHECK(r && r->status == 2 && sim_sense_triple(r) == SENSE_INTERNAL_TARGET_FAILURE,
 	      "%s: want HARDWARE ERROR/INTERNAL TARGET FAILURE, got %s 0x%x %06x", what, r ? "status" : "nothing",
 	      r ? r->status : 0, r ? sim_sense_triple(r) : 0);
-	uint8_t tur[6] = { 0 };
+	uint8_t tur[6] = { OP_TEST_UNIT_READY };
 	id = fx_run(f, tur, 0, NULL);
 	CHECK_GOOD(f, id);
 }
@@ -75,7 +76,7 @@ int main(void)
 
 	/* An entry op the library does not know is flagged and skipped. */
 	ringsim_put_entry(&f->sim, 5, 64);
-	uint8_t tur[6] = { 0 };
+	uint8_t tur[6] = { OP_TEST_UNIT_READY };
 	uint16_t id = fx_run(f, tur, 0, NULL);
 	CHECK_GOOD(f, id);
 	CHECK(!f->sim.broken, "kernel side saw a broken ring");
@@ -83,7 +84,7 @@ int main(void)
 	/* An entry length that runs past head: the ring is unusable. */
 	uint32_t len = 4096;
 	uint8_t cdb[10];
-	cdb_rw10(cdb, 0x28, 0, 1);
+	cdb_rw10(cdb, OP_READ_10, 0, 1);
 	id = ringsim_submit_mutated(&f->sim, cdb, 512, NULL, bad_len, &len);
 	CHECK(device_process_ring(f->dev) == 0, "a corrupt entry must not run");
 	CHECK(f->dev->ring.broken, "ring not marked broken");

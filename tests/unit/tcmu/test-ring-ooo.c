@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "scsi_defs.h"
 
 #define N 48
 
@@ -34,7 +35,7 @@ int main(void)
 
 	f->disk.async = true;
 	for (uint32_t i = 0; i < N; i++) {
-		cdb_rw10(cdb, 0x28, i * 8, 8);
+		cdb_rw10(cdb, OP_READ_10, i * 8, 8);
 		ids[i] = ringsim_submit(&f->sim, cdb, 8 * 512, NULL);
 	}
 	device_process_ring(f->dev);
@@ -62,11 +63,11 @@ int main(void)
 
 	/* Mixed: a later command completes while an earlier one is still held. */
 	f->disk.n_pending = 0;
-	cdb_rw10(cdb, 0x28, 0, 8);
+	cdb_rw10(cdb, OP_READ_10, 0, 8);
 	uint16_t slow = ringsim_submit(&f->sim, cdb, 8 * 512, NULL);
 	device_process_ring(f->dev);
 	f->disk.async = false;
-	uint8_t tur[6] = { 0 };
+	uint8_t tur[6] = { OP_TEST_UNIT_READY };
 	uint16_t fast = fx_run(f, tur, 0, NULL);
 	CHECK_GOOD(f, fast);
 	CHECK(fx_result(f, slow) == NULL, "held command reported done");

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "scsi_defs.h"
 
 int main(void)
 {
@@ -16,10 +17,10 @@ int main(void)
 		uint32_t blocks = 1 + i % 16; /* 1..4 iovs: entry size varies */
 		uint32_t lba = (i * 37) % (4096 - 16);
 		fill_pattern(buf, blocks * 512, i);
-		cdb_rw10(cdb, 0x2a, lba, (uint16_t)blocks);
+		cdb_rw10(cdb, OP_WRITE_10, lba, (uint16_t)blocks);
 		uint16_t w = fx_run(f, cdb, blocks * 512, buf);
 		CHECK_GOOD(f, w);
-		cdb_rw16(cdb, 0x88, lba, blocks);
+		cdb_rw16(cdb, OP_READ_16, lba, blocks);
 		uint16_t r = fx_run(f, cdb, blocks * 512, NULL);
 		CHECK_GOOD(f, r);
 		CHECK(check_pattern(ringsim_data(&f->sim, r), blocks * 512, i), "round %u: data differs", i);

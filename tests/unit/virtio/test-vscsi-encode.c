@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "scsi_defs.h"
 #include "vscsi.h"
 
 int main(void)
@@ -23,7 +24,7 @@ int main(void)
 
 	struct virtio_scsi_cmd_req req;
 	struct vhostio_scsi_cmd cmd = { .lun = 7, .cdb_len = 10, .task_attr = VIRTIO_SCSI_S_ORDERED };
-	static const uint8_t cdb[10] = { 0x28, 0, 0, 0, 0x10, 0, 0, 0, 8, 0 };
+	static const uint8_t cdb[10] = { OP_READ_10, 0, 0, 0, 0x10, 0, 0, 0, 8, 0 };
 	memcpy(cmd.cdb, cdb, 10);
 	memset(&req, 0x5a, sizeof(req));
 	CHECK(vscsi_encode_cmd(&req, 1, 0x0102030405060708ull, &cmd) == 0, "encode");
