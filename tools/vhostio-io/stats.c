@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * vhostio-io: the workload's statistics (latency histogram, percentiles)
+ * and the run's report, as JSON or text.  VM tests and the benchmark
+ * parse both: their fields, order and number formats are an interface.
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vhostio-io.h"
+
+static unsigned bucket_of(uint64_t v)
+{
+	if (v < SUB)
+		return (unsigned)v;
+	unsigned msb = 63u - (unsigned)__builtin_clzll(v);
+	unsigned sub = (unsigned)(v >> (msb - SUB_BITS)) & (SUB - 1);
+	return (msb - SUB_BITS + 1) * SUB + sub;
+}
+
+/* Upper bound of a bucket's values (what percentiles report). */
+static uint64_t bucket_top(unsigned b)
+{
+	if (b < SUB)
+		return b;
+	unsigned msb = b / SUB + SUB_BITS - 1, sub = b % SUB;
+	uint64_t lo = (1ull << msb) | ((uint64_t)sub << (msb - SUB_BITS));
+	return lo + (1ull << (msb - SUB_BITS)) - 1;
+}
+
+void stats_latency(struct stats *s, uint64_t lat)
+{
+	s->hist[bucket_of(lat)]++;
+	if (lat > s->lat_max)
+		s->lat_max = lat;
+}
+
+void stats_merge(struct stats *into, const struct stats *s)
+{
+	into->ios += s->ios, into->bytes += s->bytes, into->ok += s->ok;
+	into->aborted += s->aborted, into->other += s->other, into->ua_retries += s->ua_retries;
+	if (s->miscompares && !into->miscompares)
+		into->first_bad_lba = s->first_bad_lba;
+	into->miscompares += s->miscompares;
+	if (s->lat_max > into->lat_max)
+		into->lat_max = s->lat_max;
+	for (unsigned b = 0; b < NBUCKETS; b++)
+		into->hist[b] += s->hist[b];
+}
+
+static uint64_t percentile(const struct stats *s, double p)
+{
+	uint64_t total = 0, seen = 0;
+	for (unsigned b = 0; b < NBUCKETS; b++)
+		total += s->hist[b];
+	if (!total)
+		return 0;
+	uint64_t want = (uint64_t)(p * (double)total + 0.999999);
+	if (want < 1)
+		want = 1;
+	for (unsigned b = 0; b < NBUCKETS; b++) {
+		seen += s->hist[b];
+		if (seen >= want) {
+			uint64_t t = bucket_top(b);
+			return t < s->lat_max ? t : s->lat_max;
+		}
+	}
+	return s->lat_max;
+}
+
+static const char *rw_name(const struct config *cfg)
+{
+	static const char *const n[2][3] = { { "read", "write", "verify" }, { "randread", "randwrite", "randverify" } };
+	return n[cfg->random][cfg->rw];
+}
+
+/* The latency object last: a phase stays easy to pick apart with sed. */
+static void print_phase_json(const char *name, const struct phase *ph, bool comma)
+{
+	const struct stats *s = &ph->st;
+	double secs = ph->secs;
+	printf("%s\"%s\": {\"ios\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"seconds\": %.3f, "
+	       "\"iops\": %.1f, \"mbps\": %.2f, \"ok\": %" PRIu64 ", \"aborted\": %" PRIu64 ", \"errors\": %" PRIu64
+	       ", \"miscompares\": %" PRIu64 ", \"ua_retries\": %" PRIu64
+	       ", \"lat_us\": {\"p50\": %.1f, \"p99\": %.1f, \"p99.9\": %.1f, \"max\": %.1f}}",
+	       comma ? ", " : "", name, s->ios, s->bytes, secs, secs > 0 ? (double)s->ios / secs : 0,
+	       secs > 0 ? (double)s->bytes / secs / 1e6 : 0, s->ok, s->aborted, s->other, s->miscompares,
+	       s->ua_retries, percentile(s, .5) / 1e3, percentile(s, .99) / 1e3, percentile(s, .999) / 1e3,
+	       s->lat_max / 1e3);
+}
+
+static void print_phase_text(const char *name, const struct phase *ph)
+{
+	const struct stats *s = &ph->st;
+	double secs = ph->secs;
+	printf("%-6s ios=%" PRIu64 " bytes=%" PRIu64 " time=%.3fs iops=%.0f MB/s=%.2f\n", name, s->ios, s->bytes,
+	       secs, secs > 0 ? (double)s->ios / secs : 0, secs > 0 ? (double)s->bytes / secs / 1e6 : 0);
+	printf("       lat(us) p50=%.1f p99=%.1f p99.9=%.1f max=%.1f\n", percentile(s, .5) / 1e3,
+	       percentile(s, .99) / 1e3, percentile(s, .999) / 1e3, s->lat_max / 1e3);
+	printf("       ok=%" PRIu64 " aborted=%" PRIu64 " errors=%" PRIu64 " miscompares=%" PRIu64
+	       " ua_retries=%" PRIu64 "\n", s->ok, s->aborted, s->other, s->miscompares, s->ua_retries);
+}
+
+static const char *reset_response(const struct reset_result *rr)
+{
+	return rr->response < 0 ? strerror(-rr->response) : response_name((unsigned)rr->response);
+}
+
+void print_run_report(const struct run_report *r)
+{
+	const struct config *cfg = r->cfg;
+	const struct reset_result *rr = r->reset;
+	bool verify = cfg->rw == RW_VERIFY;
+	if (cfg->json) {
+		printf("{\"rw\": \"%s\", \"lun\": %u, \"bs\": %u, \"qd\": %u, \"queues\": %u, \"queue_size\": %u, "
+		       "\"offset\": %" PRIu64 ", \"size\": %" PRIu64 ", \"block_size\": %u, \"seed\": %" PRIu64
+		       ", \"generation\": %u, \"features\": \"%s\", \"features_bits\": \"0x%" PRIx64 "\"",
+		       rw_name(cfg), cfg->lun, cfg->bs, cfg->qd, cfg->queues, r->queue_size, r->base, r->bytes,
+		       r->lbsize, cfg->seed, cfg->generation, r->features, r->features_bits);
+		if (verify)
+			printf(", \"passes\": %u", r->passes);
+		print_phase_json("total", r->total, true);
+		if (verify) {
+			print_phase_json("write", r->write, true);
+			print_phase_json("read", r->read, true);
+		}
+		if (rr)
+			printf(", \"lun_reset\": {\"done\": %s, \"response\": \"%s\", \"at_ms\": %.1f, \"took_ms\": %.1f}",
+			       rr->done ? "true" : "false", reset_response(rr), rr->at_ns / 1e6, rr->took_ns / 1e6);
+		printf(", \"hang\": %s}\n", r->hung ? "true" : "false");
+	} else {
+		printf("%s lun=%u bs=%u qd=%u queues=%u size=%" PRIu64 " offset=%" PRIu64 " lbsize=%u\n",
+		       rw_name(cfg), cfg->lun, cfg->bs, cfg->qd, cfg->queues, r->bytes, r->base, r->lbsize);
+		printf("features: %s\n", r->features);
+		if (verify) {
+			printf("passes: %u\n", r->passes);
+			print_phase_text("write", r->write);
+			print_phase_text("read", r->read);
+		}
+		print_phase_text("total", r->total);
+		if (rr)
+			printf("lun reset: %s at %.1f ms, took %.1f ms\n", reset_response(rr), rr->at_ns / 1e6,
+			       rr->took_ns / 1e6);
+	}
+}
