@@ -489,10 +489,10 @@ static void req_done(struct file_lun *lun, struct file_req *req, int res)
 	if (res == 0) {
 		if (req->op == REQ_WRITE || lun->is_blk) {
 			req_finish(lun, req, -EIO); /* no progress: never loop */
-		/* Past the end of a file that was cut short behind our back. */
-		iov_zero(req->iov, req->iovcnt, req->done, req->length - req->done);
 			return;
 		}
+		/* Past the end of a file that was cut short behind our back. */
+		iov_zero(req->iov, req->iovcnt, req->done, req->length - req->done);
 		req->done = req->length;
 	}
 	req->done += (size_t)res;
