@@ -580,8 +580,7 @@ void scsi_write_same(struct scsi_lun *lun, struct vhostio_io *io)
 	if (lun->native_caps & VHOSTIO_CAP_WRITE_SAME) {
 		io->next_step = write_same_after_native;
 		scsi_finish_handler_call(io, lun->handler->write_same(lun->dev, io, st->fill,
-									      io->emul_end - io->emul_pos,
-									      io->emul_pos));
+								      io->emul_end - io->emul_pos, io->emul_pos));
 		return;
 	}
 	write_same_emulate(io);
