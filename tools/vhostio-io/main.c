@@ -34,34 +34,10 @@ void die(int status, const char *fmt, ...)
 }
 
 /* "4k", "1M", "512": bytes; -EINVAL on garbage or overflow. */
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-	if (errno || end == s || *s == '-')
-		return -EINVAL;
-	unsigned shift = 0;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
-	}
-	if (*end == 'i' && shift) /* accept KiB-style "4Ki" too */
-		end++;
-	if (*end == 'B' || *end == 'b')
-		end++;
-	if (*end || (shift && v > (UINT64_MAX >> shift)))
-		return -EINVAL;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
 static uint64_t size_arg(const char *opt, const char *s, uint64_t min, uint64_t max)
 {
 	uint64_t v;
-	if (parse_size(s, &v) || v < min || v > max)
+	if (vhostio_parse_size(s, strlen(s), &v) < 0 || v < min || v > max)
 		die(EXIT_USAGE, "%s: bad value '%s'", opt, s);
 	return v;
 }

@@ -66,7 +66,7 @@ int cmd_inquiry(struct vio *v)
 	memset(buf, 0, 256);
 	n = mgmt_cmd(v, vcdb, 6, buf, 252, "INQUIRY VPD 0x80");
 	if (n >= 4 && buf[1] == 0x80) {
-		size_t l = get_be(buf + 2, 2);
+		size_t l = get_be16(buf + 2);
 		if (l > (size_t)n - 4)
 			l = (size_t)n - 4;
 		trimmed(serial, buf + 4, l);
@@ -103,7 +103,7 @@ int cmd_readcap(struct vio *v)
 	uint8_t *buf = vhostio_initiator_alloc(v->ini, 8);
 	uint8_t cdb[10] = { 0x25 };
 	int n = buf ? mgmt_cmd(v, cdb, 10, buf, 8, "READ CAPACITY(10)") : -ENOMEM;
-	uint64_t last10 = n == 8 ? get_be(buf, 4) : 0;
+	uint64_t last10 = n == 8 ? get_be32(buf) : 0;
 	if (buf)
 		vhostio_initiator_free(v->ini, buf);
 	if (n != 8)
@@ -132,7 +132,7 @@ int cmd_report_luns(struct vio *v)
 	int n = mgmt_cmd(v, cdb, 12, buf, len, "REPORT LUNS");
 	if (n < 8)
 		return 1;
-	uint32_t count = (uint32_t)get_be(buf, 4) / 8;
+	uint32_t count = (uint32_t)get_be32(buf) / 8;
 	if (count > (uint32_t)(n - 8) / 8)
 		count = (uint32_t)(n - 8) / 8;
 	if (cfg->json)
@@ -142,7 +142,7 @@ int cmd_report_luns(struct vio *v)
 	for (uint32_t i = 0; i < count; i++) {
 		const uint8_t *e = buf + 8 + 8 * i;
 		/* peripheral (00b) and flat (01b) addressing: 14-bit LUN */
-		unsigned l = (unsigned)get_be(e, 2) & 0x3fff;
+		unsigned l = (unsigned)get_be16(e) & 0x3fff;
 		if (cfg->json)
 			printf("%s%u", i ? ", " : "", l);
 		else
@@ -166,7 +166,7 @@ int cmd_events(struct vio *v)
 		die(1, "the HOTPLUG feature was not negotiated (features %s)", feat);
 	/* Tests wait for this line before they change the LUNs. */
 	fprintf(stderr, "vhostio-io: attached, waiting for %d event(s)\n", cfg->count);
-	uint64_t deadline = now_ns() + (uint64_t)cfg->timeout_ms * 1000000u;
+	uint64_t deadline = clock_now_ns() + (uint64_t)cfg->timeout_ms * 1000000u;
 	int got = 0;
 	if (cfg->json)
 		fputs("{\"events\": [", stdout);
@@ -189,7 +189,7 @@ int cmd_events(struct vio *v)
 		}
 		if (n)
 			continue;
-		int64_t left = (int64_t)deadline - (int64_t)now_ns();
+		int64_t left = (int64_t)deadline - (int64_t)clock_now_ns();
 		if (left <= 0)
 			break;
 		struct pollfd p = { vhostio_initiator_event_fd(v->ini), POLLIN, 0 };

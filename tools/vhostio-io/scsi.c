@@ -37,16 +37,10 @@ const char *response_name(unsigned r)
 /* Sense key/ASC/ASCQ of fixed or descriptor format sense; false if none. */
 static bool sense_triplet(const struct vhostio_scsi_cmd *c, unsigned *key, unsigned *asc, unsigned *ascq)
 {
-	const uint8_t *s = c->sense;
-	if (c->sense_len < 3)
+	struct vhostio_scsi_status st;
+	if (vhostio_sense_decode(c->sense, c->sense_len, &st) < 0)
 		return false;
-	if ((s[0] & 0x7f) >= 0x72) {
-		*key = s[1] & 0xf, *asc = s[2], *ascq = c->sense_len > 3 ? s[3] : 0;
-		return true;
-	}
-	if (c->sense_len < 14)
-		return false;
-	*key = s[2] & 0xf, *asc = s[12], *ascq = s[13];
+	*key = st.sense_key, *asc = st.asc, *ascq = st.ascq;
 	return true;
 }
 
@@ -123,7 +117,7 @@ int mgmt_cmd(struct vio *v, const uint8_t *cdb, int cdb_len, void *buf, uint32_t
 		}
 		if (!is_unit_attention(&c) || attempt == 4)
 			break;
-		unsigned k, a, q;
+		unsigned k = 0, a = 0, q = 0; /* is_unit_attention() decoded it already */
 		sense_triplet(&c, &k, &a, &q);
 		fprintf(stderr, "vhostio-io: %s: unit attention %02x/%02x, retrying\n", what, a, q);
 	}
@@ -149,8 +143,8 @@ int read_capacity(struct vio *v, uint64_t *nlbas, uint32_t *lbsize, bool *lbpme)
 	if (n >= 0 && n < 12)
 		n = -EIO;
 	if (n >= 0) {
-		*nlbas = get_be(buf, 8) + 1;
-		*lbsize = (uint32_t)get_be(buf + 8, 4);
+		*nlbas = get_be64(buf) + 1;
+		*lbsize = (uint32_t)get_be32(buf + 8);
 		*lbpme = buf[14] & 0x80;
 	}
 	vhostio_initiator_free(v->ini, buf);

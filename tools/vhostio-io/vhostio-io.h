@@ -15,6 +15,9 @@
 
 #include <vhostio/initiator.h>
 
+#include "byteorder.h" /* libvhostio/common, header only */
+#include "clock.h"
+
 #define EXIT_MISCOMPARE 1 /* also SCSI errors */
 #define EXIT_USAGE 2
 #define EXIT_HANG 3
@@ -59,32 +62,7 @@ struct vio {
 
 void die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 
-static inline uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- scsi.c: the initiator and the SCSI helpers of every command ---- */
-
-static inline void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-static inline void put_be32(uint8_t *p, uint32_t v)
-{
-	for (int i = 3; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-static inline uint64_t get_be(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 /* Open the device into v->ini and attach to --wwpn/--tpgt; dies on failure. */
 void ini_open(struct vio *v, uint32_t queues, uint32_t queue_size, uint64_t arena);

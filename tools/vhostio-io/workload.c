@@ -300,12 +300,12 @@ static void *worker_main(void *arg)
 	struct vhostio_initiator *ini = run->ini;
 	struct vhostio_scsi_cmd *done[256];
 	uint32_t inflight = 0;
-	uint64_t last_progress = now_ns();
+	uint64_t last_progress = clock_now_ns();
 	bool more = true;
 	for (;;) {
 		/* Fill every idle slot, then one kick for the batch. */
 		uint32_t queued = 0;
-		if (run->deadline && now_ns() >= run->deadline)
+		if (run->deadline && clock_now_ns() >= run->deadline)
 			more = false;
 		for (uint32_t i = 0; more && i < cfg->qd; i++) {
 			struct slot *s = &w->slots[i];
@@ -318,7 +318,7 @@ static void *worker_main(void *arg)
 			}
 			bool write = cfg->rw == RW_WRITE || (cfg->rw == RW_VERIFY && run->write_phase);
 			prepare(run, s, block, write);
-			s->t0 = now_ns();
+			s->t0 = clock_now_ns();
 			int r = vhostio_initiator_submit(ini, w->queue, &s->cmd);
 			if (r == -EAGAIN) {
 				/* Out of descriptors: keep the command, resubmit after a reap. */
@@ -347,7 +347,7 @@ static void *worker_main(void *arg)
 			struct slot *s = &w->slots[i];
 			if (!s->busy || s->t0)
 				continue;
-			s->t0 = now_ns();
+			s->t0 = clock_now_ns();
 			if (vhostio_initiator_submit(ini, w->queue, &s->cmd) < 0) {
 				s->t0 = 0;
 				break;
@@ -374,7 +374,7 @@ static void *worker_main(void *arg)
 				w->err = r;
 				break;
 			}
-			if (inflight && now_ns() - last_progress > (uint64_t)cfg->hang_ms * 1000000u) {
+			if (inflight && clock_now_ns() - last_progress > (uint64_t)cfg->hang_ms * 1000000u) {
 				w->hung = true;
 				break;
 			}
@@ -382,7 +382,7 @@ static void *worker_main(void *arg)
 				more = false;
 			continue;
 		}
-		uint64_t t = now_ns();
+		uint64_t t = clock_now_ns();
 		last_progress = t;
 		for (int i = 0; i < n; i++) {
 			complete(w, done[i]->opaque, t);
@@ -401,7 +401,7 @@ static bool run_phase(struct run *run, struct worker *ws, struct phase *into, st
 {
 	const struct config *cfg = run->cfg;
 	atomic_store(&run->next, 0);
-	uint64_t t0 = now_ns();
+	uint64_t t0 = clock_now_ns();
 	run->deadline = cfg->runtime > 0 && (cfg->rw != RW_VERIFY) ? t0 + (uint64_t)(cfg->runtime * 1e9) : 0;
 	for (uint32_t q = 0; q < cfg->queues; q++) {
 		memset(&ws[q].st, 0, sizeof(ws[q].st));
@@ -418,10 +418,10 @@ static bool run_phase(struct run *run, struct worker *ws, struct phase *into, st
 		struct timespec d = { cfg->reset_after_ms / 1000, (long)(cfg->reset_after_ms % 1000) * 1000000 };
 		if (sigtimedwait(&run->sigs, NULL, &d) > 0)
 			atomic_store(&run->interrupted, true);
-		uint64_t r0 = now_ns();
+		uint64_t r0 = clock_now_ns();
 		rr->response = vhostio_initiator_lun_reset(run->ini, cfg->lun, cfg->hang_ms);
-		rr->took_ns = now_ns() - r0;
-		rr->at_ns = now_ns() - t0;
+		rr->took_ns = clock_now_ns() - r0;
+		rr->at_ns = clock_now_ns() - t0;
 		rr->done = true;
 	}
 	bool hung = false;
@@ -432,7 +432,7 @@ static bool run_phase(struct run *run, struct worker *ws, struct phase *into, st
 		if (ws[q].err)
 			fprintf(stderr, "vhostio-io: queue %u: %s\n", q, strerror(-ws[q].err));
 	}
-	into->secs += (double)(now_ns() - t0) / 1e9;
+	into->secs += (double)(clock_now_ns() - t0) / 1e9;
 	for (uint32_t q = 0; q < cfg->queues; q++)
 		if (ws[q].err)
 			into->st.other++; /* an initiator error is an error of the run */
@@ -512,7 +512,7 @@ int cmd_run(struct vio *v)
 	uint32_t passes = 0;
 	if (cfg->rw == RW_VERIFY) {
 		/* Passes of write-all then read-all; --runtime repeats them with a new generation. */
-		uint64_t t_end = cfg->runtime > 0 ? now_ns() + (uint64_t)(cfg->runtime * 1e9) : 0;
+		uint64_t t_end = cfg->runtime > 0 ? clock_now_ns() + (uint64_t)(cfg->runtime * 1e9) : 0;
 		do {
 			run.limit = run.nblocks;
 			run.write_phase = true;
@@ -523,7 +523,7 @@ int cmd_run(struct vio *v)
 			ok = run_phase(&run, ws, &rd, NULL);
 			passes++;
 			run.gen++;
-		} while (ok && !interrupted(&run) && (t_end ? now_ns() < t_end : passes < cfg->passes));
+		} while (ok && !interrupted(&run) && (t_end ? clock_now_ns() < t_end : passes < cfg->passes));
 		stats_merge(&all.st, &wr.st);
 		stats_merge(&all.st, &rd.st);
 		all.secs = wr.secs + rd.secs;
