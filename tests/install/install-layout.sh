@@ -179,7 +179,13 @@ nsyms=$(wc -l <"$T/lib.syms")
 check "libvhostio exports symbols ($nsyms)" test "$nsyms" -gt 10
 bad=$(grep -vE '^(vhostio_[A-Za-z0-9_]+@@VHOSTIO_[0-9.]+|VHOSTIO_[0-9.]+@@VHOSTIO_[0-9.]+|VHOSTIO_[0-9.]+)$' "$T/lib.syms" | tr '\n' ' ')
 check "every export is a versioned vhostio_* symbol${bad:+ (not: $bad)}" test -z "$bad"
-for node in VHOSTIO_0.1 VHOSTIO_1.0 VHOSTIO_1.1 VHOSTIO_1.2; do
+# The ABI as recorded: nothing removed or moved between nodes, nothing unrecorded added.
+grep -v '^#' "$S/libvhostio/vhostio.abi" | sort -u >"$T/abi.expected"
+missing=$(comm -23 "$T/abi.expected" "$T/lib.syms" | tr '\n' ' ')
+extra=$(comm -13 "$T/abi.expected" "$T/lib.syms" | tr '\n' ' ')
+check "every symbol of libvhostio/vhostio.abi is exported at its node${missing:+ (missing: $missing)}" test -z "$missing"
+check "every export is recorded in libvhostio/vhostio.abi${extra:+ (unrecorded: $extra)}" test -z "$extra"
+for node in VHOSTIO_0.1 VHOSTIO_1.0 VHOSTIO_1.1 VHOSTIO_1.2 VHOSTIO_1.3; do
 	check "version node $node is defined" sh -c "readelf -V -W '$real' | grep -qE 'Name: $node\$'"
 	check "symbols are exported at $node" grep -q "@@$node\$" "$T/lib.syms"
 done
