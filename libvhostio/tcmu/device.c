@@ -125,17 +125,23 @@ void device_close_handler(struct vhostio_device *dev)
 
 /* ---- life cycle ---- */
 
-/* Learn of serial changes made after attach (no kernel event tells us). */
+/*
+ * Learn of serial changes made after attach (no kernel event tells us).
+ * The watch is on the wwn/ directory, not the attribute: configfs drops an
+ * attribute's dentry and inode after each use, so a watch on the file
+ * would sit on an inode nobody opens again; a directory's stays while the
+ * device exists, and writes to its files are reported on it by name.
+ */
 static void watch_serial(struct vhostio_device *dev)
 {
 	char path[PATH_MAX + 32];
 	if (!dev->info.configfs_dir[0])
 		return;
-	snprintf(path, sizeof(path), "%s/wwn/vpd_unit_serial", dev->info.configfs_dir);
+	snprintf(path, sizeof(path), "%s/wwn", dev->info.configfs_dir);
 	dev->serial_watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (dev->serial_watch_fd < 0)
 		return;
-	if (inotify_add_watch(dev->serial_watch_fd, path, IN_MODIFY | IN_CLOSE_WRITE) < 0) {
+	if (inotify_add_watch(dev->serial_watch_fd, path, IN_MODIFY | IN_CLOSE_WRITE | IN_ONLYDIR) < 0) {
 		vhostio_device_log(dev, VHOSTIO_LOG_WARN, "cannot watch %s (%s): a serial set later is not seen",
 				   path, strerror(errno));
 		close(dev->serial_watch_fd);

@@ -149,19 +149,29 @@ static int serve_ready(struct vhostio_device *dev, bool watch)
 }
 
 /*
- * wwn/vpd_unit_serial changed (rtslib writes it after enabling the
- * device, and the kernel sends no event): take the new serial.  Only when
- * an administrator wrote it, so no configfs read is on the command path.
+ * Something in wwn/ was written (rtslib sets the serial after enabling the
+ * device, and the kernel sends no event): if it was vpd_unit_serial, take
+ * the new serial.  Only when an administrator wrote it, so no configfs
+ * read is on the command path.
  */
 static void serial_changed(struct vhostio_device *dev)
 {
-	char events[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	while (read(dev->serial_watch_fd, events, sizeof(events)) > 0)
-		;
-	char serial[SCSI_SERIAL_MAX];
-	if (read_configfs_serial(&dev->info, serial, sizeof(serial)) > 0) {
-		scsi_lun_set_serial(&dev->lun, serial);
-		vhostio_device_log(dev, VHOSTIO_LOG_INFO, "unit serial is now '%s'", serial);
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool serial = false;
+	ssize_t n;
+
+	while ((n = read(dev->serial_watch_fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t off = 0; off + (ssize_t)sizeof(struct inotify_event) <= n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)(buf + off);
+			if (ev->len && strcmp(ev->name, "vpd_unit_serial") == 0)
+				serial = true;
+			off += (ssize_t)(sizeof(*ev) + ev->len);
+		}
+	}
+	char text[SCSI_SERIAL_MAX];
+	if (serial && read_configfs_serial(&dev->info, text, sizeof(text)) > 0) {
+		scsi_lun_set_serial(&dev->lun, text);
+		vhostio_device_log(dev, VHOSTIO_LOG_INFO, "unit serial is now '%s'", text);
 	}
 }
 
