@@ -72,10 +72,13 @@ void vhostio_set_reason(char **reason, const char *fmt, ...)
 {
 	if (!reason)
 		return;
-	free(*reason);
+	/* Format first: the arguments may point into the earlier reason. */
+	char *text;
 	va_list ap;
 	va_start(ap, fmt);
-	if (vasprintf(reason, fmt, ap) < 0)
-		*reason = NULL;
+	if (vasprintf(&text, fmt, ap) < 0)
+		text = NULL;
 	va_end(ap);
+	free(*reason);
+	*reason = text;
 }

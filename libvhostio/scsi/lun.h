@@ -38,8 +38,9 @@ typedef void (*io_step_fn)(struct vhostio_io *io);
 
 /*
  * One command in flight.  The transport owns the memory (it may embed
- * this in a larger struct of its own) and fills lun, cmd and iov; the
- * rest is SCSI's, reset by scsi_execute().
+ * this in a larger struct of its own), calls scsi_io_reset() before it
+ * reuses one for a new command and fills lun, cmd and iov; the rest is
+ * SCSI's.
  */
 struct vhostio_io {
 	struct scsi_lun *lun;
@@ -108,6 +109,12 @@ struct scsi_lun_ops {
 	void (*complete)(struct vhostio_io *io, const struct vhostio_scsi_status *st, uint32_t read_len);
 	/* Run 'step' for this io where the handler may be called. */
 	void (*run_step)(struct vhostio_io *io, io_step_fn step);
+	/*
+	 * Optional: about to report the unit serial (INQUIRY VPD 0x80/0x83, a
+	 * cold path).  A transport that cannot learn of serial changes by
+	 * itself fetches the current one here (scsi_lun_set_serial()).
+	 */
+	void (*refresh_serial)(struct scsi_lun *lun);
 };
 
 /* What the transport knows of a LUN when it attaches it. */

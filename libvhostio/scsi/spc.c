@@ -60,6 +60,8 @@ static void pad_ascii(uint8_t *dst, size_t width, const char *src)
 /* The serial under its lock: the transport may re-set it at any time. */
 static void unit_serial(struct scsi_lun *lun, char *buf, size_t len)
 {
+	if (lun->ops->refresh_serial)
+		lun->ops->refresh_serial(lun);
 	pthread_mutex_lock(&lun->serial_lock);
 	snprintf(buf, len, "%s", lun->serial);
 	pthread_mutex_unlock(&lun->serial_lock);

@@ -139,10 +139,15 @@ static void watch_serial(struct vhostio_device *dev)
 		return;
 	snprintf(path, sizeof(path), "%s/wwn", dev->info.configfs_dir);
 	dev->serial_watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (dev->serial_watch_fd < 0)
+	if (dev->serial_watch_fd < 0) {
+		vhostio_device_log(dev, VHOSTIO_LOG_WARN,
+				   "no inotify instance (%s; fs.inotify.max_user_instances?): the serial is "
+				   "read from configfs at each INQUIRY for it instead", strerror(errno));
 		return;
+	}
 	if (inotify_add_watch(dev->serial_watch_fd, path, IN_MODIFY | IN_CLOSE_WRITE | IN_ONLYDIR) < 0) {
-		vhostio_device_log(dev, VHOSTIO_LOG_WARN, "cannot watch %s (%s): a serial set later is not seen",
+		vhostio_device_log(dev, VHOSTIO_LOG_WARN,
+				   "cannot watch %s (%s): the serial is read from configfs at each INQUIRY for it instead",
 				   path, strerror(errno));
 		close(dev->serial_watch_fd);
 		dev->serial_watch_fd = -1;

@@ -84,7 +84,8 @@ struct vhostio_device {
 	bool thread_started;
 	int stop_fd;                     /* eventfd: ask the command thread to stop */
 	int wake_fd;                     /* eventfd: deferred steps are queued */
-	/* inotify on wwn/vpd_unit_serial: management tools set it after enable. */
+	/* inotify on the wwn/ directory (writes to vpd_unit_serial): management
+	 * tools set the serial after enable.  -1: no watch, see device_lun_ops. */
 	int serial_watch_fd;
 
 	/* Steps to run on the command thread (under lock). */

@@ -94,9 +94,11 @@ int read_configfs_serial(const struct device_info *info, char *serial, size_t le
 		ret = read_text_file(path, buf, sizeof(buf));
 	if (ret < 0)
 		return ret;
-	/* "T10 VPD Unit Serial Number: <serial>" */
-	const char *colon = strrchr(buf, ':');
-	const char *p = colon ? colon + 1 : buf;
+	/* "T10 VPD Unit Serial Number: <serial>": the serial may hold ':' itself. */
+	static const char prefix[] = "T10 VPD Unit Serial Number:";
+	const char *colon = strchr(buf, ':');
+	const char *p = strncmp(buf, prefix, sizeof(prefix) - 1) == 0 ? buf + sizeof(prefix) - 1
+			: colon ? colon + 1 : buf;
 	while (*p == ' ')
 		p++;
 	snprintf(serial, len, "%s", p);

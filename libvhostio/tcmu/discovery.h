@@ -22,8 +22,8 @@ int read_configfs_attributes(const struct device_info *info, struct device_attri
 
 /*
  * The LUN's unit serial from wwn/vpd_unit_serial: at attach, and when the
- * watch on it fires (management tools such as rtslib set it after the
- * device is enabled).  Returns its length, 0 when unset.
+ * watch on wwn/ reports a write to it (management tools such as rtslib set
+ * it after the device is enabled).  Returns its length, 0 when unset.
  */
 int read_configfs_serial(const struct device_info *info, char *serial, size_t len);
 

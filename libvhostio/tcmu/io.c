@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "device.h"
+#include "discovery.h"
 #include "log.h"
 
 /* Set while a thread drains a device's ring or serves its events:
@@ -189,7 +190,22 @@ void device_fail(struct vhostio_io *io, const struct vhostio_scsi_status *st)
 	complete_into_ring(io, st, UINT32_MAX);
 }
 
+/*
+ * Without the inotify watch (none could be set up: e.g. the user's inotify
+ * instances ran out) the serial is read when an initiator asks for it,
+ * as a cold-path fallback, so a serial set after attach is not lost.
+ */
+static void refresh_serial_unwatched(struct scsi_lun *lun)
+{
+	struct vhostio_device *dev = (struct vhostio_device *)((char *)lun - offsetof(struct vhostio_device, lun));
+	char serial[SCSI_SERIAL_MAX];
+	if (dev->serial_watch_fd < 0 && dev->info.configfs_dir[0] &&
+	    read_configfs_serial(&dev->info, serial, sizeof(serial)) > 0)
+		scsi_lun_set_serial(lun, serial);
+}
+
 const struct scsi_lun_ops device_lun_ops = {
 	.complete = complete_into_ring,
 	.run_step = device_run_step,
+	.refresh_serial = refresh_serial_unwatched,
 };

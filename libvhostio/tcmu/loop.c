@@ -163,7 +163,11 @@ static void serial_changed(struct vhostio_device *dev)
 	while ((n = read(dev->serial_watch_fd, buf, sizeof(buf))) > 0) {
 		for (ssize_t off = 0; off + (ssize_t)sizeof(struct inotify_event) <= n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)(buf + off);
-			if (ev->len && strcmp(ev->name, "vpd_unit_serial") == 0)
+			if ((size_t)(n - off) - sizeof(*ev) < ev->len)
+				break; /* the kernel writes whole events; be safe anyway */
+			/* Lost events (queue overflow): re-read rather than miss one. */
+			if ((ev->mask & IN_Q_OVERFLOW) ||
+			    (ev->len && strnlen(ev->name, ev->len) < ev->len && strcmp(ev->name, "vpd_unit_serial") == 0))
 				serial = true;
 			off += (ssize_t)(sizeof(*ev) + ev->len);
 		}

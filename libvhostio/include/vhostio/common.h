@@ -94,8 +94,9 @@ VHOSTIO_EXPORT int vhostio_parse_size(const char *s, size_t len, uint64_t *out);
 /*
  * For check_config() and friends: *reason = a malloc'd formatted string,
  * or NULL when out of memory.  *reason must be NULL or an earlier reason,
- * which is freed (the last, most precise reason wins).  Does nothing when
- * reason is NULL.
+ * which is freed afterwards (the last, most precise reason wins; the
+ * arguments may use it: vhostio_set_reason(r, "%s; more", *r)).  Does
+ * nothing when reason is NULL.
  */
 VHOSTIO_EXPORT void vhostio_set_reason(char **reason, const char *fmt, ...) VHOSTIO_PRINTF(2, 3);
 

@@ -40,6 +40,9 @@ int main(void)
 	char *reason = NULL;
 	vhostio_set_reason(&reason, "bad %s %d", "option", 7);
 	CHECK(reason && strcmp(reason, "bad option 7") == 0, "reason '%s'", reason ? reason : "(null)");
+	/* The new reason may be built from the old one (ASan catches a use after free). */
+	vhostio_set_reason(&reason, "%s; and more", reason);
+	CHECK(reason && strcmp(reason, "bad option 7; and more") == 0, "reason '%s'", reason ? reason : "(null)");
 	free(reason);
 	vhostio_set_reason(NULL, "ignored %d", 1);
 
