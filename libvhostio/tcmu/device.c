@@ -238,6 +238,7 @@ void device_destroy(struct vhostio_device *dev, int timeout_ms)
 	if (dev->serial_watch_fd >= 0)
 		close(dev->serial_watch_fd);
 	device_io_free_all(dev);
+	ring_destroy(&dev->ring);
 	pthread_cond_destroy(&dev->work_cond);
 	pthread_cond_destroy(&dev->drained);
 	pthread_mutex_destroy(&dev->lock);

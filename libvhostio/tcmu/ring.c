@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* TCMU command ring: parse entries defensively, complete out of order. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tcmu_abi.h"
@@ -87,13 +88,6 @@ int ring_init(struct vhostio_ring *ring, void *map, size_t map_size)
 	return 0;
 }
 
-static uint32_t read_u32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 static uint64_t read_u64(const uint8_t *p)
 {
 	uint64_t v;
@@ -117,42 +111,105 @@ static void bad_cmd(const struct scsi_cmd *cmd, struct vhostio_scsi_status *bad,
 	};
 }
 
-/* Fill cmd from the CMD entry at 'ent' of length 'len'. */
-static enum ring_fetch_result parse_cmd(struct vhostio_ring *ring, const uint8_t *ent, uint32_t len,
+/*
+ * The ring is shared with whoever else maps the uio device (the kernel,
+ * but also a stale or second runner), so an entry may change under us at
+ * any time.  Each entry is therefore read once: its header word, then the
+ * whole entry (bounded by the validated length) into a private copy, from
+ * which the command is parsed; completion uses the private record of
+ * where each entry lies, never the lengths in the shared ring.
+ */
+
+/* Room for the private copy of an entry of 'len' bytes. */
+static bool reserve_entry(struct vhostio_ring *ring, uint32_t len)
+{
+	if (len <= ring->entry_cap)
+		return true;
+	uint8_t *p = realloc(ring->entry, len);
+	if (!p)
+		return false;
+	ring->entry = p;
+	ring->entry_cap = len;
+	return true;
+}
+
+/* Record an entry of [tail, next_fetch); adjacent non-command entries merge. */
+static bool push_slot(struct vhostio_ring *ring, uint32_t pos, uint32_t len, bool cmd)
+{
+	if (!cmd && ring->slot_count) {
+		struct ring_slot *last = &ring->slots[(ring->slot_head + ring->slot_count - 1) % ring->slot_cap];
+		if (!last->cmd && ring_advance(ring, last->pos, last->len) == pos) {
+			last->len += len;
+			return true;
+		}
+	}
+	if (ring->slot_count == ring->slot_cap) {
+		uint32_t cap = ring->slot_cap ? ring->slot_cap * 2 : 64;
+		struct ring_slot *grown = malloc((size_t)cap * sizeof(*grown));
+		if (!grown)
+			return false;
+		for (uint32_t i = 0; i < ring->slot_count; i++)
+			grown[i] = ring->slots[(ring->slot_head + i) % ring->slot_cap];
+		free(ring->slots);
+		ring->slots = grown;
+		ring->slot_cap = cap;
+		ring->slot_head = 0;
+	}
+	ring->slots[(ring->slot_head + ring->slot_count) % ring->slot_cap] =
+		(struct ring_slot){ .pos = pos, .len = len, .cmd = cmd };
+	ring->slot_count++;
+	return true;
+}
+
+static struct ring_slot pop_slot(struct vhostio_ring *ring)
+{
+	struct ring_slot s = ring->slots[ring->slot_head];
+	ring->slot_head = (ring->slot_head + 1) % ring->slot_cap;
+	ring->slot_count--;
+	return s;
+}
+
+/* Fill cmd from the private copy of the CMD entry that lies at 'pos'. */
+static enum ring_fetch_result parse_cmd(struct vhostio_ring *ring, uint32_t pos, uint32_t len,
 					struct scsi_cmd *cmd, struct vhostio_scsi_status *bad, struct iovec *iov,
 					uint32_t iov_max)
 {
-	const struct tcmu_cmd_entry *e = (const struct tcmu_cmd_entry *)ent;
+	const uint8_t *ent = ring->entry;
+	struct tcmu_cmd_entry e;
 
 	memset(cmd, 0, sizeof(*cmd));
-	cmd->tag = e->hdr.cmd_id;
+	memcpy(&e, ent, len < sizeof(e) ? len : sizeof(e));
+	cmd->tag = e.hdr.cmd_id;
 
 	if (len < sizeof(struct tcmu_cmd_entry)) {
 		bad_cmd(cmd, bad, "entry shorter than a command");
 		return RING_BAD_CMD;
 	}
-	uint64_t n_iov = (uint64_t)e->req.iov_cnt + e->req.iov_bidi_cnt + e->req.iov_dif_cnt;
+	uint64_t n_iov = (uint64_t)e.req.iov_cnt + e.req.iov_bidi_cnt + e.req.iov_dif_cnt;
 	if (n_iov > (len - ENT_REQ_IOV_OFF) / ENT_IOV_SIZE) {
 		bad_cmd(cmd, bad, "iov count overruns its entry");
 		return RING_BAD_CMD;
 	}
 
-	/* The CDB: an offset from the start of the mapping, past the mailbox. */
-	uint64_t cdb_off = e->req.cdb_off;
-	if (!range_ok(cdb_off, 1, sizeof(struct tcmu_mailbox), ring->map_size)) {
-		bad_cmd(cmd, bad, "cdb offset outside the mapping");
+	/* The CDB: an offset from the start of the mapping; the kernel puts it
+	 * inside the entry, after the iovs, and only there is it ours to read. */
+	uint64_t ent_off = (uint64_t)(ring->cmdr - ring->map) + pos;
+	uint64_t cdb_off = e.req.cdb_off;
+	if (!range_ok(cdb_off, 1, ent_off, ent_off + len)) {
+		bad_cmd(cmd, bad, "cdb offset outside its entry");
 		return RING_BAD_CMD;
 	}
-	uint32_t cdb_len = scsi_cdb_length(ring->map[cdb_off]);
-	if (cdb_len > SCSI_MAX_CDB || !range_ok(cdb_off, cdb_len, sizeof(struct tcmu_mailbox), ring->map_size)) {
-		bad_cmd(cmd, bad, "cdb runs outside the mapping");
+	const uint8_t *cdb = ent + (cdb_off - ent_off);
+	uint32_t cdb_len = scsi_cdb_length(cdb[0]);
+	if (cdb_len > SCSI_MAX_CDB || !range_ok(cdb_off, cdb_len, ent_off, ent_off + len)) {
+		bad_cmd(cmd, bad, "cdb runs outside its entry");
 		return RING_BAD_CMD;
 	}
 	cmd->cdb_len = (uint8_t)cdb_len;
-	memcpy(cmd->cdb, ring->map + cdb_off, cdb_len);
+	memcpy(cmd->cdb, cdb, cdb_len);
 
 	/* Every data iov must lie inside the data area. */
-	cmd->iov_cnt = e->req.iov_cnt;
+	cmd->iov_cnt = e.req.iov_cnt;
 	const uint8_t *iovp = ent + ENT_REQ_IOV_OFF;
 	uint64_t total = 0;
 	for (uint32_t i = 0; i < cmd->iov_cnt; i++) {
@@ -195,36 +252,42 @@ enum ring_fetch_result ring_fetch(struct vhostio_ring *ring, struct scsi_cmd *cm
 			return RING_BROKEN;
 		}
 		uint8_t *ent = ring->cmdr + pos;
-		struct tcmu_cmd_entry_hdr *hdr = (struct tcmu_cmd_entry_hdr *)ent;
-		uint32_t len_op = read_u32(ent);
+		uint32_t len_op = __atomic_load_n((uint32_t *)ent, __ATOMIC_RELAXED);
 		uint32_t len = tcmu_hdr_get_len(len_op);
+		uint8_t op = tcmu_hdr_get_op(len_op);
 		/* Entries never wrap and never pass head; a length that does is garbage. */
 		if (len < ENT_HDR_SIZE || len % TCMU_OP_ALIGN_SIZE || len > to_end || len > available) {
 			ring_mark_broken(ring, "entry length invalid", pos);
 			return RING_BROKEN;
 		}
+		bool is_cmd = op == TCMU_OP_CMD;
+		/* A non-command entry with nothing outstanding is released at once. */
+		bool record = is_cmd || ring->outstanding > 0;
+		if ((is_cmd && !reserve_entry(ring, len)) || (record && !push_slot(ring, pos, len, is_cmd))) {
+			vhostio_log(VHOSTIO_LOG_ERROR, "out of memory for ring entry at %u; retrying later", pos);
+			return RING_EMPTY;
+		}
 		ring->next_fetch = ring_advance(ring, pos, len);
 
-		switch (tcmu_hdr_get_op(len_op)) {
+		switch (op) {
 		case TCMU_OP_PAD:
 			break;
 		case TCMU_OP_TMR:
 			/* Informational: aborted commands still complete normally. */
-			vhostio_log(VHOSTIO_LOG_DEBUG, "TMR notification (type %u)",
-				    ((struct tcmu_tmr_entry *)ent)->tmr_type);
+			vhostio_log(VHOSTIO_LOG_DEBUG, "TMR notification at %u", pos);
 			break;
 		case TCMU_OP_CMD:
 			ring->outstanding++;
-			ring->last_cmd_pos = pos;
-			return parse_cmd(ring, ent, len, cmd, bad, iov, iov_max);
+			memcpy(ring->entry, ent, len);
+			ring->entry_len = len;
+			ring->entry_pos = pos;
+			return parse_cmd(ring, pos, len, cmd, bad, iov, iov_max);
 		default:
-			hdr->uflags |= TCMU_UFLAG_UNKNOWN_OP;
-			vhostio_log(VHOSTIO_LOG_WARN, "unknown ring entry op %u at %u, flagged",
-				    tcmu_hdr_get_op(len_op), pos);
+			((struct tcmu_cmd_entry_hdr *)ent)->uflags |= TCMU_UFLAG_UNKNOWN_OP;
+			vhostio_log(VHOSTIO_LOG_WARN, "unknown ring entry op %u at %u, flagged", op, pos);
 			break;
 		}
-		/* Nothing outstanding before a non-command entry: release it now. */
-		if (ring->outstanding == 0) {
+		if (!record) {
 			ring->tail = ring->next_fetch;
 			__atomic_store_n(&mb->cmd_tail, ring->tail, __ATOMIC_RELEASE);
 		}
@@ -240,25 +303,15 @@ bool ring_has_entries(const struct vhostio_ring *ring)
 
 void ring_fetch_iovs(struct vhostio_ring *ring, struct iovec *iov)
 {
-	const uint8_t *ent = ring->cmdr + ring->last_cmd_pos;
-	const struct tcmu_cmd_entry *e = (const struct tcmu_cmd_entry *)ent;
+	/* From the private copy ring_fetch() validated, never the shared slot. */
+	const uint8_t *ent = ring->entry;
+	struct tcmu_cmd_entry e;
+	memcpy(&e, ent, sizeof(e));
 	const uint8_t *iovp = ent + ENT_REQ_IOV_OFF;
-	/* Already validated by ring_fetch(). */
-	for (uint32_t i = 0; i < e->req.iov_cnt; i++) {
+	for (uint32_t i = 0; i < e.req.iov_cnt; i++) {
 		iov[i].iov_base = ring->map + read_u64(iovp + i * ENT_IOV_SIZE);
 		iov[i].iov_len = read_u64(iovp + i * ENT_IOV_SIZE + 8);
 	}
-}
-
-static uint32_t skip_non_cmd(const struct vhostio_ring *ring, uint32_t pos)
-{
-	while (pos != ring->next_fetch) {
-		uint32_t len_op = read_u32(ring->cmdr + pos);
-		if (tcmu_hdr_get_op(len_op) == TCMU_OP_CMD)
-			break;
-		pos = ring_advance(ring, pos, tcmu_hdr_get_len(len_op));
-	}
-	return pos;
 }
 
 void ring_complete(struct vhostio_ring *ring, uint16_t cmd_id,
@@ -271,29 +324,43 @@ void ring_complete(struct vhostio_ring *ring, uint16_t cmd_id,
 	/*
 	 * The kernel reclaims slots in ring order and reads the cmd_id from
 	 * each, so the answer goes into the oldest CMD slot whatever command
-	 * it first held.  Lengths were validated when the slots were fetched.
+	 * it first held.  Where the slots lie comes from our own record.
 	 */
-	uint32_t pos = skip_non_cmd(ring, ring->tail);
-	uint8_t *ent = ring->cmdr + pos;
-	struct tcmu_cmd_entry *e = (struct tcmu_cmd_entry *)ent;
-	uint32_t len = tcmu_hdr_get_len(read_u32(ent));
+	struct ring_slot slot;
+	do
+		slot = pop_slot(ring);
+	while (!slot.cmd);
+	struct tcmu_cmd_entry *e = (struct tcmu_cmd_entry *)(ring->cmdr + slot.pos);
 
 	e->hdr.cmd_id = cmd_id;
-	e->hdr.uflags &= (uint8_t)~(TCMU_UFLAG_READ_LEN | TCMU_UFLAG_KEEP_BUF | TCMU_UFLAG_UNKNOWN_OP);
+	uint8_t uflags = 0;
 	e->rsp.scsi_status = st->status;
 	e->rsp.read_len = 0;
 	if (read_len != UINT32_MAX && (ring->mb_flags & TCMU_MAILBOX_FLAG_CAP_READ_LEN)) {
-		e->hdr.uflags |= TCMU_UFLAG_READ_LEN;
+		uflags |= TCMU_UFLAG_READ_LEN;
 		e->rsp.read_len = read_len;
 	}
+	e->hdr.uflags = uflags;
 	if (st->status == VHOSTIO_SAM_CHECK_CONDITION)
 		sense_format(st, descriptor_sense, (uint8_t *)e->rsp.sense_buffer, TCMU_SENSE_BUFFERSIZE);
 
 	ring->outstanding--;
-	pos = ring_advance(ring, pos, len);
+	uint32_t pos = ring_advance(ring, slot.pos, slot.len);
 	/* Trailing PAD/TMR slots that are already consumed need no answer. */
-	pos = skip_non_cmd(ring, pos);
+	while (ring->slot_count && !ring->slots[ring->slot_head].cmd) {
+		slot = pop_slot(ring);
+		pos = ring_advance(ring, slot.pos, slot.len);
+	}
 	ring->tail = pos;
 	/* Publish the response before the kernel can see the new tail. */
 	__atomic_store_n(&mailbox(ring)->cmd_tail, pos, __ATOMIC_RELEASE);
+}
+
+void ring_destroy(struct vhostio_ring *ring)
+{
+	free(ring->entry);
+	free(ring->slots);
+	ring->entry = NULL;
+	ring->slots = NULL;
+	ring->entry_cap = ring->slot_cap = ring->slot_count = 0;
 }

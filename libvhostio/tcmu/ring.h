@@ -19,6 +19,13 @@
 
 #include "lun.h" /* struct scsi_cmd */
 
+/* Where an entry of [tail, next_fetch) lies, as parsed (never re-read). */
+struct ring_slot {
+	uint32_t pos;
+	uint32_t len;          /* adjacent non-command entries are merged */
+	bool cmd;
+};
+
 struct vhostio_ring {
 	uint8_t *map;          /* start of the uio mapping (the mailbox) */
 	size_t map_size;
@@ -30,7 +37,12 @@ struct vhostio_ring {
 	uint32_t next_fetch;   /* next entry to parse; runs ahead of tail */
 	uint32_t tail;         /* last value published in mailbox cmd_tail */
 	uint32_t outstanding;  /* CMD slots in [tail, next_fetch) not yet completed */
-	uint32_t last_cmd_pos; /* slot of the command fetched last */
+	/* Private copy of the command entry fetched last. */
+	uint8_t *entry;
+	uint32_t entry_cap, entry_len, entry_pos;
+	/* FIFO of the entries between tail and next_fetch. */
+	struct ring_slot *slots;
+	uint32_t slot_head, slot_count, slot_cap;
 	bool broken;           /* ring layout unusable: stop touching it */
 };
 
@@ -53,8 +65,11 @@ int ring_init(struct vhostio_ring *ring, void *map, size_t map_size);
  */
 enum ring_fetch_result ring_fetch(struct vhostio_ring *ring, struct scsi_cmd *cmd,
 				  struct vhostio_scsi_status *bad, struct iovec *iov, uint32_t iov_max);
-/* Copy the data iovs of the command fetched last (needs iov_cnt slots). */
+/* Copy the data iovs of the command fetched last (needs iov_cnt slots),
+ * from ring_fetch()'s private copy of the entry. */
 void ring_fetch_iovs(struct vhostio_ring *ring, struct iovec *iov);
+/* Free what ring_fetch() allocated (the private copies). */
+void ring_destroy(struct vhostio_ring *ring);
 /* Has the kernel queued entries not fetched yet?  Command thread only. */
 bool ring_has_entries(const struct vhostio_ring *ring);
 
