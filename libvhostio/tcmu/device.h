@@ -103,7 +103,10 @@ struct vhostio_device {
 	pthread_cond_t work_cond;
 	struct io_fifo work;
 	bool workers_stop;
-	bool paused;                     /* quiescing: fetch no new commands */
+	bool paused;                     /* quiescing: fetch no new commands (set under lock) */
+	/* Tests only: called just before each fetch takes the lock, to widen
+	 * the window a quiesce must not slip through.  NULL in production. */
+	void (*fetch_hook)(struct vhostio_device *dev);
 
 	/* After a batch, spin this long for the next command before sleeping (atomic). */
 	uint64_t poll_ns;

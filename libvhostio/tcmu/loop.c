@@ -66,8 +66,13 @@ static unsigned fetch_batch(struct vhostio_device *dev, struct vhostio_io **ios,
 	unsigned n = 0;
 	bool out_of_memory = false;
 
+	if (dev->fetch_hook)
+		dev->fetch_hook(dev);
 	pthread_mutex_lock(&dev->lock);
-	while (n < FETCH_BATCH) {
+	/* Decided under the lock that quiesce sets it under: a command is
+	 * either fetched (and counted as outstanding) before the quiesce
+	 * looks, or not at all until it is lifted. */
+	while (n < FETCH_BATCH && !__atomic_load_n(&dev->paused, __ATOMIC_RELAXED)) {
 		struct vhostio_io *io = device_io_get(dev);
 		if (!io) {
 			/* Leave the rest queued; the next wake-up retries. */
@@ -418,11 +423,19 @@ static void finish_quiesce(struct vhostio_device *dev)
 		device_kick(dev);
 }
 
+/* Stop or resume fetching, under the lock fetch_batch() decides under. */
+static void set_paused(struct vhostio_device *dev, bool paused)
+{
+	pthread_mutex_lock(&dev->lock);
+	__atomic_store_n(&dev->paused, paused, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&dev->lock);
+}
+
 void device_stop(struct vhostio_device *dev, int log_every_ms)
 {
 	/* Closing the handler under requests it still owns would let their
 	 * completions touch freed memory: wait as long as it takes. */
-	__atomic_store_n(&dev->paused, true, __ATOMIC_RELEASE);
+	set_paused(dev, true);
 	while (!wait_drained(dev, log_every_ms))
 		vhostio_device_log(dev, VHOSTIO_LOG_ERROR, "still waiting for the handler to finish");
 	finish_quiesce(dev);
@@ -432,9 +445,9 @@ bool device_quiesce(struct vhostio_device *dev, int timeout_ms)
 {
 	/* The thread keeps running so that handler completions (watched fd,
 	 * deferred steps) still get served while we wait. */
-	__atomic_store_n(&dev->paused, true, __ATOMIC_RELEASE);
+	set_paused(dev, true);
 	if (!wait_drained(dev, timeout_ms)) {
-		__atomic_store_n(&dev->paused, false, __ATOMIC_RELEASE);
+		set_paused(dev, false);
 		device_wake_command_thread(dev);
 		return false;
 	}
@@ -444,7 +457,7 @@ bool device_quiesce(struct vhostio_device *dev, int timeout_ms)
 
 int device_unquiesce(struct vhostio_device *dev)
 {
-	__atomic_store_n(&dev->paused, false, __ATOMIC_RELEASE);
+	set_paused(dev, false);
 	if (dev->uio_fd < 0)
 		return 0; /* driven by hand (tests) */
 	return start_threads(dev);
