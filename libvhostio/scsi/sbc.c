@@ -397,6 +397,13 @@ void scsi_verify(struct scsi_lun *lun, struct vhostio_io *io)
 		scsi_complete_lba_out_of_range(io);
 		return;
 	}
+	/* Bounded as Block Limits promises (MAXIMUM TRANSFER LENGTH): without a
+	 * bound one VERIFY could read the whole LUN, unabortable, while reconfig
+	 * and removal wait for it. */
+	if (a.blocks > lun->max_sectors) {
+		scsi_complete_invalid_cdb_field(io, cdb[0] == OP_VERIFY_16 ? 10 : 7, -1);
+		return;
+	}
 	if (a.blocks == 0) {
 		scsi_complete_good(io);
 		return;

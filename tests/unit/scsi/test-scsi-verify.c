@@ -42,6 +42,19 @@ int main(void)
 	fill_pattern(buf, 100 * BS, 61);
 	memcpy(f->disk.mem, buf, 100 * BS);
 
+	/* The length is bounded by MAXIMUM TRANSFER LENGTH (Block Limits). */
+	f->dev->lun.max_sectors = 1024;
+	id = verify(f, false, 0, 0, 1025, NULL, 0);
+	CHECK_SENSE(f, id, SENSE_INVALID_FIELD_IN_CDB);
+	CHECK_FIELD(f, id, true, 7, -1);
+	id = verify(f, true, 0, 0, LBAS, NULL, 0);
+	CHECK_SENSE(f, id, SENSE_INVALID_FIELD_IN_CDB);
+	CHECK_FIELD(f, id, true, 10, -1);
+	id = verify(f, true, 0, LBAS - 1024, 1024, NULL, 0);
+	CHECK_GOOD(f, id);
+	/* The rest of this test reads the whole LUN in one VERIFY (several chunks). */
+	f->dev->lun.max_sectors = LBAS;
+
 	/* BYTCHK 0: a read of the whole range, multi-chunk; read errors show. */
 	id = verify(f, true, 0, 0, LBAS, NULL, 0);
 	CHECK_GOOD(f, id);

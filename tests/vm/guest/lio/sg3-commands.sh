@@ -123,6 +123,14 @@ sg_verify -q --lba=40000 --count=1 --ndo=$BS --in=/tmp/old "$SG" 2>/dev/null || 
 check "VERIFY BYTCHK=1 of other data: miscompare, exit 14 (got $rc)" test "$rc" -eq 14
 out=$(sg_verify --lba=$((SIZE / BS)) --count=1 "$SG" 2>&1)
 check "VERIFY past the end: LBA out of range" grep -qi "out of range" <<<"$out"
+# No VERIFY longer than Block Limits' MAXIMUM TRANSFER LENGTH: one CDB must
+# not read the whole LUN unabortably.
+MAXLEN=$(sed -n 's/.*Maximum transfer length: \([0-9]*\).*/\1/p' <<<"$bl" | head -1)
+rc=0
+out=$(sg_verify --lba=0 --count=$((MAXLEN + 1)) "$SG" 2>&1) || rc=$?
+check "VERIFY of MAXIMUM TRANSFER LENGTH + 1 ($((MAXLEN + 1)) blocks): ILLEGAL REQUEST, exit 5 (got $rc)" test "$rc" -eq 5
+check "... INVALID FIELD IN CDB" grep -qi "invalid field in cdb" <<<"$out"
+check "VERIFY of MAXIMUM TRANSFER LENGTH ($MAXLEN blocks) is served" sg_verify --lba=0 --count="$MAXLEN" "$SG"
 
 say "REPORT SUPPORTED OPERATION CODES"
 ops=$(sg_opcodes "$SG")
