@@ -127,10 +127,11 @@ check "VERIFY past the end: LBA out of range" grep -qi "out of range" <<<"$out"
 # not read the whole LUN unabortably.
 MAXLEN=$(sed -n 's/.*Maximum transfer length: \([0-9]*\).*/\1/p' <<<"$bl" | head -1)
 rc=0
-out=$(sg_verify --lba=0 --count=$((MAXLEN + 1)) "$SG" 2>&1) || rc=$?
+out=$(sg_verify -v --lba=0 --count=$((MAXLEN + 1)) --bpc=$((MAXLEN + 1)) "$SG" 2>&1) || rc=$?  # one command
+echo "$out"
 check "VERIFY of MAXIMUM TRANSFER LENGTH + 1 ($((MAXLEN + 1)) blocks): ILLEGAL REQUEST, exit 5 (got $rc)" test "$rc" -eq 5
 check "... INVALID FIELD IN CDB" grep -qi "invalid field in cdb" <<<"$out"
-check "VERIFY of MAXIMUM TRANSFER LENGTH ($MAXLEN blocks) is served" sg_verify --lba=0 --count="$MAXLEN" "$SG"
+check "VERIFY of MAXIMUM TRANSFER LENGTH ($MAXLEN blocks) is served" sg_verify --lba=0 --count="$MAXLEN" --bpc="$MAXLEN" "$SG"
 
 say "REPORT SUPPORTED OPERATION CODES"
 ops=$(sg_opcodes "$SG")
