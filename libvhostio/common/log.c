@@ -2,6 +2,8 @@
 /* Leveled logging to stderr or an application-supplied sink. */
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -72,4 +74,32 @@ void vhostio_log(int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_emitv(level, NULL, fmt, ap);
 	va_end(ap);
+}
+
+bool log_ratelimit_ok(struct log_ratelimit *rl, uint64_t now_ns, unsigned burst, uint64_t interval_ns,
+		      unsigned *suppressed)
+{
+	*suppressed = 0;
+	if (interval_ns) {
+		/* Only equality matters: the number wraps after 2^32 intervals. */
+		uint64_t interval = (uint32_t)(now_ns / interval_ns);
+		uint64_t old = __atomic_load_n(&rl->state, __ATOMIC_RELAXED);
+		for (;;) {
+			uint64_t next;
+			if (old >> 32 != interval)
+				next = interval << 32 | 1;
+			else if ((uint32_t)old < burst)
+				next = old + 1; /* < burst <= UINT32_MAX: never carries into the interval */
+			else {
+				__atomic_fetch_add(&rl->missed, 1, __ATOMIC_RELAXED);
+				return false;
+			}
+			/* A failed CAS reloads 'old': another thread passed or a new interval began. */
+			if (__atomic_compare_exchange_n(&rl->state, &old, next, true, __ATOMIC_RELAXED,
+							__ATOMIC_RELAXED))
+				break;
+		}
+	}
+	*suppressed = __atomic_exchange_n(&rl->missed, 0, __ATOMIC_RELAXED);
+	return true;
 }
