@@ -10,6 +10,10 @@
  *
  * Config: ram/[<label>][;chunk=<size>][;limit=<size>]
  *
+ * Without limit= a LUN may hold at most half of the machine's memory (the
+ * default size of a tmpfs), so that one LUN an initiator fills cannot take
+ * the daemon, and every other LUN it serves, down with it.
+ *
  * Thread model SERIALIZE: every callback runs on the device's command
  * thread, so the table needs no lock.
  */
@@ -21,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
 
 #include <vhostio/handler.h>
 
@@ -32,7 +38,7 @@
 
 struct ram_opts {
 	size_t chunk;    /* bytes, power of two */
-	uint64_t limit;  /* most bytes of chunks allocated at once; 0: no limit */
+	uint64_t limit;  /* most bytes of chunks allocated at once; 0: not given (the default applies) */
 };
 
 struct ram_lun {
@@ -42,7 +48,7 @@ struct ram_lun {
 	uint64_t size;       /* LUN bytes */
 	size_t chunk;
 	unsigned shift;      /* log2(chunk) */
-	uint64_t limit;
+	uint64_t limit;      /* never 0: limit= or the default */
 	uint64_t allocated;  /* bytes in allocated chunks */
 };
 
@@ -101,6 +107,25 @@ static int ram_check_config(const char *config, char **reason)
 {
 	struct ram_opts o;
 	return ram_parse(config, &o, reason);
+}
+
+/*
+ * The limit without limit=: half of physical memory, rounded down to whole
+ * chunks (at least one).  get_phys_pages() rather than sysconf(): the same
+ * figure, and a name the unit tests can interpose to fake a small machine.
+ */
+static uint64_t default_limit(size_t chunk)
+{
+	long pages = get_phys_pages();
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t half = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page / 2 : UINT64_MAX;
+	half &= ~(uint64_t)(chunk - 1);
+	return half ? half : chunk;
+}
+
+static uint64_t effective_limit(const struct ram_opts *o)
+{
+	return o->limit ? o->limit : default_limit(o->chunk);
 }
 
 /* ---- chunk table ---- */
@@ -167,8 +192,13 @@ static int ram_open(struct vhostio_device *dev)
 		return -ENOMEM;
 	lun->chunk = o.chunk;
 	lun->shift = (unsigned)__builtin_ctzll(o.chunk);
-	lun->limit = o.limit;
+	lun->limit = effective_limit(&o);
 	lun->size = vhostio_device_size(dev);
+	if (!o.limit && lun->size > lun->limit)
+		vhostio_device_log(dev, VHOSTIO_LOG_INFO,
+				   "LUN of %" PRIu64 " bytes without limit=: at most %" PRIu64
+				   " bytes (half of physical memory) can be in use",
+				   lun->size, lun->limit);
 	ret = table_resize(lun, chunks_for(lun, lun->size));
 	if (ret < 0) {
 		free(lun);
@@ -258,7 +288,7 @@ static int ensure_chunks(struct ram_lun *lun, uint64_t offset, uint64_t length)
 		missing += !lun->table[i];
 	if (!missing)
 		return 0;
-	if (lun->limit && lun->allocated + missing * lun->chunk > lun->limit)
+	if (lun->allocated + missing * lun->chunk > lun->limit)
 		return -ENOSPC;
 	for (uint64_t i = first; i <= last; i++) {
 		if (lun->table[i])
@@ -401,15 +431,18 @@ static int ram_resize(struct vhostio_device *dev, struct ram_lun *lun, uint64_t 
 static int ram_reconfig(struct vhostio_device *dev, const struct vhostio_reconfig *rc)
 {
 	struct ram_lun *lun = vhostio_device_private(dev);
-	struct ram_opts o = { .chunk = lun->chunk, .limit = lun->limit };
+	uint64_t limit = lun->limit;
 
 	if (rc->changed & VHOSTIO_RECONFIG_CONFIG) {
+		struct ram_opts o;
 		if (ram_parse(rc->config, &o, NULL) < 0)
 			return -EINVAL;
 		/* Another chunk size needs a new table: let the library reopen
 		 * (which starts from an empty LUN). */
 		if (o.chunk != lun->chunk)
 			return -EOPNOTSUPP;
+		/* A new config string without limit= gets the default again. */
+		limit = effective_limit(&o);
 	}
 	if (rc->changed & VHOSTIO_RECONFIG_SIZE) {
 		int ret = ram_resize(dev, lun, rc->size);
@@ -417,7 +450,7 @@ static int ram_reconfig(struct vhostio_device *dev, const struct vhostio_reconfi
 			return ret;
 	}
 	/* A lower limit than what is in use only stops further allocation. */
-	lun->limit = o.limit;
+	lun->limit = limit;
 	return 0;
 }
 
@@ -429,8 +462,9 @@ static const struct vhostio_handler ram_handler = {
 		"when the daemon stops.  Config string: [label][;chunk=<size>][;limit=<size>]\n"
 		"  label         free text, e.g. the backstore name\n"
 		"  chunk=<size>  allocation unit, a power of two from 4k to 1m (default 64k)\n"
-		"  limit=<size>  most memory to allocate (k/m/g suffixes); a write that needs\n"
-		"                more fails with SPACE ALLOCATION FAILED\n"
+		"  limit=<size>  most memory to allocate (k/m/g suffixes; default half of\n"
+		"                physical memory); a write that needs more fails with\n"
+		"                SPACE ALLOCATION FAILED\n"
 		"Memory is taken on first write and given back by UNMAP.  Changing the label\n"
 		"or limit keeps the data; changing chunk= restarts the LUN empty.",
 	.check_config = ram_check_config,
