@@ -140,6 +140,10 @@ void scsi_complete(struct vhostio_io *io, const struct vhostio_scsi_status *st, 
 		io->holds_caw_lock = false;
 		caw_next = caw_unlock(lun);
 	}
+	/* A transfer shorter than the buffer says so: the kernel then returns
+	 * only those bytes and a residual, not what the data area held before. */
+	if (read_len == UINT32_MAX && st->status == VHOSTIO_SAM_GOOD)
+		read_len = io->data_in_len;
 	/* The io belongs to the transport from here on. */
 	lun->ops->complete(io, st, read_len);
 	if (caw_next)

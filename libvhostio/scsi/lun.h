@@ -65,6 +65,9 @@ struct vhostio_io {
 	uint64_t emul_end;
 	struct iovec emul_iov;   /* an iov the emulation hands to the handler */
 	bool holds_caw_lock;     /* this command owns the LUN's COMPARE AND WRITE lock */
+	/* Data-in bytes a GOOD completion reports (TCMU READ_LEN) when fewer
+	 * than the buffer holds; UINT32_MAX: the whole buffer. */
+	uint32_t data_in_len;
 
 	/* Queue link: the transport's queues, or the LUN's COMPARE AND WRITE
 	 * waiters (never both at once). */
@@ -207,6 +210,7 @@ static inline void scsi_io_reset(struct vhostio_io *io)
 	io->bounce = NULL;
 	io->bounce_len = 0;
 	io->holds_caw_lock = false;
+	io->data_in_len = UINT32_MAX;
 	io->next = NULL;
 }
 

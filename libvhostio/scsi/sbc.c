@@ -169,24 +169,100 @@ static bool transfer_ok(struct scsi_lun *lun, struct vhostio_io *io, const struc
 	return scsi_buffer_covers(lun, io, *length);
 }
 
+/* Shorten io->iov to 'length' bytes (the private array, not the ring); returns its count. */
+static int trim_iovs(struct vhostio_io *io, uint64_t length)
+{
+	uint32_t n = 0;
+	for (uint64_t left = length; n < io->cmd.iov_cnt && left; n++) {
+		if (io->iov[n].iov_len > left)
+			io->iov[n].iov_len = (size_t)left;
+		left -= io->iov[n].iov_len;
+	}
+	return (int)n;
+}
+
+/* A short buffer's partial last block: the blocks were read into a bounce buffer. */
+static void short_read_copy(struct vhostio_io *io)
+{
+	if (io->step_result < 0) {
+		vhostio_io_complete(io, io->step_result);
+		return;
+	}
+	scsi_complete_data_in(io, io->bounce, io->cmd.data_len, SIZE_MAX);
+}
+
+/*
+ * A READ into a data-in buffer shorter than its transfer (the fabric's
+ * expected length is the initiator's choice): like LIO's own backstores,
+ * return the data that fits, GOOD.  (The overflow residual cannot travel
+ * back through TCMU: READ_LEN only shortens.)
+ */
+static void read_short_buffer(struct scsi_lun *lun, struct vhostio_io *io, uint64_t offset)
+{
+	uint32_t bs = lun->block_size;
+	size_t fit = io->cmd.data_len;
+	if (fit == 0) {
+		scsi_complete_good(io);
+		return;
+	}
+	if (fit % bs == 0) {
+		scsi_finish_handler_call(io, lun->handler->read(lun->dev, io, io->iov, (int)io->cmd.iov_cnt, fit,
+								 offset));
+		return;
+	}
+	/* Handlers move whole blocks: read them aside, copy what fits. */
+	size_t blen = (fit / bs + 1) * bs;
+	io->bounce = malloc(blen);
+	if (!io->bounce) {
+		vhostio_io_complete(io, -ENOMEM);
+		return;
+	}
+	io->emul_iov.iov_base = io->bounce;
+	io->emul_iov.iov_len = blen;
+	io->next_step = short_read_copy;
+	scsi_finish_handler_call(io, lun->handler->read(lun->dev, io, &io->emul_iov, 1, blen, offset));
+}
+
 static void read_write(struct scsi_lun *lun, struct vhostio_io *io, bool is_write)
 {
 	struct lba_args a = decode_lba(io->cmd.cdb);
 	uint32_t bs = lun->block_size;
 
 	io->is_write = is_write;
-	uint64_t length;
-	if (!transfer_ok(lun, io, &a, &length))
+	if (!scsi_lba_range_ok(lun, a.lba, a.blocks)) {
+		scsi_complete_lba_out_of_range(io);
 		return;
+	}
+	if (a.blocks == 0) {
+		scsi_complete_good(io);
+		return;
+	}
+	uint64_t length = (uint64_t)a.blocks * bs;
+	if (io->cmd.data_len < length) {
+		if (is_write) {
+			scsi_buffer_covers(lun, io, length); /* fails it: data we were not given */
+			return;
+		}
+		read_short_buffer(lun, io, a.lba * bs);
+		return;
+	}
+	/* A larger buffer: the handler sees exactly the transfer, and a READ
+	 * reports its length so no stale byte of the data area goes out. */
+	int iovcnt = (int)io->cmd.iov_cnt;
+	if (io->cmd.data_len > length) {
+		iovcnt = trim_iovs(io, length);
+		if (!is_write && length < UINT32_MAX)
+			io->data_in_len = (uint32_t)length;
+	}
 	/* 6-byte CDBs have no FUA; for reads FUA needs nothing: a read sees every completed write. */
 	if (is_write && io->cmd.cdb[0] != OP_WRITE_6)
 		set_write_fua(lun, io, io->cmd.cdb[1] & 0x08);
 
 	int ret;
 	if (is_write)
-		ret = lun->handler->write(lun->dev, io, io->iov, (int)io->cmd.iov_cnt, length, a.lba * bs);
+		ret = lun->handler->write(lun->dev, io, io->iov, iovcnt, length, a.lba * bs);
 	else
-		ret = lun->handler->read(lun->dev, io, io->iov, (int)io->cmd.iov_cnt, length, a.lba * bs);
+		ret = lun->handler->read(lun->dev, io, io->iov, iovcnt, length, a.lba * bs);
 	scsi_finish_handler_call(io, ret);
 }
 
