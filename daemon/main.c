@@ -6,7 +6,7 @@
  *
  * One GMainLoop on the main thread carries netlink, D-Bus and signals.
  * libvhostio opens and closes devices on per-device worker threads, so
- * dispatching netlink never waits for a handler.
+ * dispatching netlink never waits for a handler.  SIGPIPE is ignored.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -183,6 +183,20 @@ static void on_dbus_lost(void *opaque)
 	g_main_loop_quit(r->loop);
 }
 
+/*
+ * A write to a pipe or socket whose reader is gone (stderr piped into a
+ * pager or log collector that quit, a D-Bus peer that went away while a
+ * reply was being sent, a handler's socket) must fail with EPIPE where it
+ * is handled, not kill the daemon and every device it serves.  Before
+ * anything is written, and before any thread starts, so all inherit it.
+ */
+static void ignore_sigpipe(void)
+{
+	struct sigaction sa = { .sa_handler = SIG_IGN };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
 enum { OPT_NO_DBUS = 256, OPT_BUS, OPT_POLL_US };
 
 int main(int argc, char **argv)
@@ -207,6 +221,7 @@ int main(int argc, char **argv)
 	GBusType bus = G_BUS_TYPE_SYSTEM;
 	int opt;
 
+	ignore_sigpipe();
 	while ((opt = getopt_long(argc, argv, "H:l:c:Vh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'H':
