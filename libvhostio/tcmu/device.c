@@ -223,9 +223,11 @@ static void log_stats(struct vhostio_device *dev)
 	if (!n)
 		return;
 	vhostio_device_log(dev, VHOSTIO_LOG_INFO,
-			   "served %" PRIu64 " commands: %.2f per wake-up, %.2f per kick, %.1f%% found by busy-polling",
+			   "served %" PRIu64 " commands: %.2f per wake-up, %.2f per kick, %.1f%% found by busy-polling, "
+			   "%" PRIu64 " ring recoveries",
 			   n, dev->stats.wakeups ? (double)n / (double)dev->stats.wakeups : 0.0,
-			   kicks ? (double)n / (double)kicks : 0.0, 100.0 * (double)dev->stats.polled / (double)n);
+			   kicks ? (double)n / (double)kicks : 0.0, 100.0 * (double)dev->stats.polled / (double)n,
+			   dev->stats.recoveries);
 }
 
 void device_destroy(struct vhostio_device *dev, int timeout_ms)

@@ -56,6 +56,14 @@ static inline struct device_io *device_io_of(struct vhostio_io *io)
 /* How a device signals the kernel; uio in production, a simulator in tests. */
 struct device_transport {
 	int (*kick)(void *opaque);  /* tell the kernel that cmd_tail moved */
+	/*
+	 * Optional: have the kernel reset a ring we cannot parse (pending
+	 * commands fail back to the initiator, head and tail go to 0) and
+	 * keep it from queueing more until unblock.  NULL: configfs
+	 * action/block_dev and action/reset_ring of the device.
+	 */
+	int (*reset_ring)(void *opaque);
+	int (*unblock)(void *opaque);
 	void *opaque;
 };
 
@@ -119,7 +127,9 @@ struct vhostio_device {
 		uint64_t wakeups;        /* returns from poll() */
 		uint64_t polled;         /* commands found while busy-polling */
 		uint64_t kicks;          /* notifications to the kernel */
+		uint64_t recoveries;     /* broken rings reset and served again */
 	} stats;
+	bool recovery_failed;            /* gave up on a broken ring: logged once */
 
 	struct vhostio_device *next;     /* ctx's device list */
 };

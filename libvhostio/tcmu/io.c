@@ -179,10 +179,14 @@ static void complete_into_ring(struct vhostio_io *io, const struct vhostio_scsi_
 	bool need_kick = batch_device != dev && device_tail_moved_locked(dev);
 	if (dev->ring.outstanding == 0 && dev->drain_waiters)
 		pthread_cond_broadcast(&dev->drained);
+	/* A broken ring is recovered once drained, by the command thread. */
+	bool wake = dev->ring.broken && dev->ring.outstanding == 0 && batch_device != dev;
 	pthread_mutex_unlock(&dev->lock);
 
 	if (need_kick)
 		device_kick(dev);
+	if (wake)
+		device_wake_command_thread(dev);
 }
 
 void device_fail(struct vhostio_io *io, const struct vhostio_scsi_status *st)

@@ -103,6 +103,57 @@ static unsigned fetch_batch(struct vhostio_device *dev, struct vhostio_io **ios,
 	return n;
 }
 
+static int reset_via_configfs(struct vhostio_device *dev)
+{
+	if (!dev->info.configfs_dir[0])
+		return -ENODEV;
+	int ret = write_configfs_attribute(&dev->info, "action/block_dev", "1");
+	if (ret == 0)
+		ret = write_configfs_attribute(&dev->info, "action/reset_ring", "1");
+	return ret;
+}
+
+/*
+ * A ring that failed validation is not left to stall until the kernel's
+ * timeouts fire: once what we had taken from it has completed, the kernel
+ * resets it (its pending commands fail back to the initiator, which
+ * retries them), we start afresh at its new tail, and it may queue again.
+ */
+static void recover_ring(struct vhostio_device *dev)
+{
+	if (dev->recovery_failed)
+		return;
+	pthread_mutex_lock(&dev->lock);
+	bool drained = dev->ring.outstanding == 0;
+	pthread_mutex_unlock(&dev->lock);
+	if (!drained)
+		return; /* the last completion wakes us */
+
+	const struct device_transport *t = &dev->transport;
+	int ret = t->reset_ring ? t->reset_ring(t->opaque) : reset_via_configfs(dev);
+	if (ret == 0) {
+		pthread_mutex_lock(&dev->lock);
+		ring_destroy(&dev->ring);
+		ret = ring_init(&dev->ring, dev->map, dev->map_size);
+		dev->kicked_tail = dev->ring.tail;
+		pthread_mutex_unlock(&dev->lock);
+		int unblocked = t->reset_ring ? (t->unblock ? t->unblock(t->opaque) : 0)
+					      : write_configfs_attribute(&dev->info, "action/block_dev", "0");
+		if (ret == 0 && unblocked < 0)
+			ret = unblocked;
+	}
+	if (ret < 0) {
+		dev->recovery_failed = true;
+		vhostio_device_log(dev, VHOSTIO_LOG_ERROR, "cannot recover the broken command ring: %s; the LUN stalls",
+				   strerror(-ret));
+		return;
+	}
+	dev->stats.recoveries++;
+	vhostio_device_log(dev, VHOSTIO_LOG_WARN,
+			   "command ring recovered (reset by the kernel; its pending commands are retried), recovery %" PRIu64,
+			   dev->stats.recoveries);
+}
+
 int device_process_ring(struct vhostio_device *dev)
 {
 	int taken = 0;
@@ -128,6 +179,9 @@ int device_process_ring(struct vhostio_device *dev)
 	if (dev->opened && dev->handler->end_batch && !dev->n_workers)
 		dev->handler->end_batch(dev);
 	device_leave_batch(prev_thread);
+
+	if (dev->ring.broken)
+		recover_ring(dev);
 
 	/* One kick per batch, and also when only PAD/TMR slots were consumed. */
 	pthread_mutex_lock(&dev->lock);

@@ -188,3 +188,25 @@ int ringsim_kick(void *opaque)
 	pthread_mutex_unlock(&kick_lock);
 	return 0;
 }
+
+int ringsim_reset_ring(void *opaque)
+{
+	/* As target_core_user's reset_ring: what is queued fails back (BUSY, so
+	 * the initiator retries), and the ring starts over at 0. */
+	struct ringsim *s = opaque;
+	for (size_t id = 0; id < SIM_MAX_IDS; id++) {
+		if (!s->cmds[id].live)
+			continue;
+		s->cmds[id].live = false;
+		s->results[id].done = true;
+		s->results[id].status = 0x08;
+	}
+	s->head = 0;
+	s->last_cleaned = 0;
+	s->data_next = 0;
+	s->broken = false;
+	s->resets++;
+	__atomic_store_n(&s->mb->cmd_tail, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->mb->cmd_head, 0, __ATOMIC_RELEASE);
+	return 0;
+}

@@ -42,6 +42,7 @@ struct ringsim {
 	bool broken;            /* a completion named an unknown cmd_id */
 	unsigned kicks;
 	unsigned pads;
+	unsigned resets;        /* ringsim_reset_ring() calls */
 
 	struct {
 		bool live;
@@ -74,6 +75,8 @@ int ringsim_reap(struct ringsim *s);
 uint8_t *ringsim_data(struct ringsim *s, uint16_t id);
 /* Kick callback for device_transport. */
 int ringsim_kick(void *opaque);
+/* reset_ring callback for device_transport: queued commands fail with BUSY, head = tail = 0. */
+int ringsim_reset_ring(void *opaque);
 
 /* Sense key / ASC / ASCQ of a fixed-format sense buffer. */
 static inline uint32_t sim_sense_triple(const struct sim_result *r)
