@@ -24,7 +24,7 @@ struct handler_entry {
 	struct vhostio_handler handler;
 };
 
-/* A stopping device waits for its in-flight commands, logging at this interval. */
+/* A removed device waits at most this long for its in-flight commands, then is left as a zombie. */
 #define DRAIN_TIMEOUT_MS 30000
 
 /* A subtype served by another process: its devices are acknowledged only. */

@@ -176,6 +176,7 @@ int device_create(struct vhostio_device **devp, const struct device_info *info,
 	dev->wake_fd = -1;
 	dev->watch_fd = -1;
 	dev->serial_watch_fd = -1;
+	dev->overdue_ns = (uint64_t)(attrs->cmd_time_out ? attrs->cmd_time_out : 30) * 1000000000u;
 
 	struct scsi_lun_params params = {
 		.block_size = attrs->block_size,
@@ -230,9 +231,18 @@ static void log_stats(struct vhostio_device *dev)
 			   dev->stats.recoveries);
 }
 
-void device_destroy(struct vhostio_device *dev, int timeout_ms)
+bool device_destroy(struct vhostio_device *dev, int give_up_ms)
 {
-	device_stop(dev, timeout_ms);
+	if (!device_stop(dev, give_up_ms)) {
+		pthread_mutex_lock(&dev->lock);
+		unsigned stuck = dev->ring.outstanding;
+		pthread_mutex_unlock(&dev->lock);
+		vhostio_device_log(dev, VHOSTIO_LOG_ERROR,
+				   "%u command(s) never completed by the handler after %d ms: the device is left as a "
+				   "zombie (handler open, memory and mapping kept) and the kernel is answered", stuck,
+				   give_up_ms);
+		return false;
+	}
 	log_stats(dev);
 	device_close_handler(dev);
 	if (dev->wake_fd >= 0)
@@ -246,4 +256,5 @@ void device_destroy(struct vhostio_device *dev, int timeout_ms)
 	pthread_mutex_destroy(&dev->lock);
 	scsi_lun_destroy(&dev->lun);
 	free(dev);
+	return true;
 }

@@ -36,6 +36,7 @@ struct device_attributes {
 	uint64_t num_lbas;
 	uint32_t max_sectors;    /* largest transfer, in blocks */
 	bool write_cache;        /* emulate_write_cache */
+	uint32_t cmd_time_out;   /* seconds the kernel gives a command; 0: unlimited */
 	char serial[SCSI_SERIAL_MAX];  /* wwn/vpd_unit_serial, may be empty */
 };
 
@@ -43,6 +44,10 @@ struct device_attributes {
 struct device_io {
 	struct vhostio_io io;
 	io_step_fn queued_step;           /* what device_run_step() queued */
+	/* In flight (under dev->lock): taken off the ring, not completed. */
+	struct device_io *inflight_prev, *inflight_next;
+	uint64_t fetched_ns;              /* CLOCK_MONOTONIC */
+	bool overdue_logged;              /* the watchdog reported it */
 	struct vhostio_scsi_status bad;   /* why the ring entry is refused (RING_BAD_CMD) */
 	uint32_t iov_cap;
 	struct iovec iov_inline[IO_INLINE_IOVS];
@@ -87,6 +92,11 @@ struct vhostio_device {
 	struct vhostio_ring ring;
 	struct vhostio_io *free_ios;
 	uint32_t kicked_tail;
+	struct device_io *inflight;      /* commands taken and not completed, newest first */
+	/* A command in flight longer than this is logged (the kernel's
+	 * cmd_time_out, or 30 s when it has none). */
+	uint64_t overdue_ns;
+	uint64_t watchdog_next_ns;       /* command thread: next scan */
 
 	pthread_t thread;
 	bool thread_started;
@@ -144,10 +154,13 @@ int device_create(struct vhostio_device **devp, const struct device_info *info,
 		  const struct device_attributes *attrs, const struct vhostio_handler *handler, void *map,
 		  size_t map_size, struct device_transport transport);
 /*
- * Stop taking commands, wait for those in flight (logging every
- * timeout_ms), close the handler and free.  Does not unmap.
+ * Stop taking commands, wait up to give_up_ms for those in flight (logging
+ * every few seconds), close the handler and free; true.  Does not unmap.
+ * false: the handler never finished some command; the device is left as a
+ * logged zombie (handler open, memory kept) so that a late completion
+ * touches nothing freed, and the caller must keep its mapping too.
  */
-void device_destroy(struct vhostio_device *dev, int timeout_ms);
+bool device_destroy(struct vhostio_device *dev, int give_up_ms);
 /* Open the handler on the current config and resolve capabilities. */
 int device_open_handler(struct vhostio_device *dev);
 void device_close_handler(struct vhostio_device *dev);
@@ -188,6 +201,9 @@ void device_run_step(struct vhostio_io *io, io_step_fn step);
 void device_run_deferred(struct vhostio_device *dev);
 /* Finish a command whose ring entry was refused, or that cannot run. */
 void device_fail(struct vhostio_io *io, const struct vhostio_scsi_status *st);
+/* The in-flight list; caller holds dev->lock. */
+void device_inflight_add(struct vhostio_device *dev, struct device_io *dio, uint64_t now_ns);
+void device_inflight_remove(struct vhostio_device *dev, struct device_io *dio);
 /* Caller holds dev->lock.  Returns true if the kernel must be kicked. */
 bool device_tail_moved_locked(struct vhostio_device *dev);
 void device_kick(struct vhostio_device *dev);
@@ -228,9 +244,12 @@ bool device_quiesce(struct vhostio_device *dev, int timeout_ms);
 /* Restart what device_quiesce() stopped. */
 int device_unquiesce(struct vhostio_device *dev);
 /*
- * For good: stop taking commands, wait for those in flight however long
- * it takes (logging every log_every_ms), stop the threads.
+ * For good: stop taking commands, wait up to give_up_ms for those in
+ * flight (logging every few seconds), stop the threads.  false: some are
+ * still in flight; fetching stays stopped, the threads run on.
  */
-void device_stop(struct vhostio_device *dev, int log_every_ms);
+bool device_stop(struct vhostio_device *dev, int give_up_ms);
+/* Log the commands in flight past dev->overdue_ns (command thread, ~1/s). */
+void device_watchdog(struct vhostio_device *dev, uint64_t now_ns);
 
 #endif

@@ -63,6 +63,9 @@ int read_configfs_attributes(const struct device_info *info, struct device_attri
 	if (attr_path(info, "attrib/hw_max_sectors", path, sizeof(path)) == 0 &&
 	    read_u64_file(path, &v) == 0 && v > 0 && v <= UINT32_MAX)
 		attrs->max_sectors = (uint32_t)v;
+	if (attr_path(info, "attrib/cmd_time_out", path, sizeof(path)) == 0 &&
+	    read_u64_file(path, &v) == 0 && v <= UINT32_MAX)
+		attrs->cmd_time_out = (uint32_t)v;
 	if (attr_path(info, "attrib/emulate_write_cache", path, sizeof(path)) == 0 &&
 	    read_u64_file(path, &v) == 0)
 		attrs->write_cache = v != 0;

@@ -6,6 +6,7 @@
  * device_lun_ops.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -96,6 +97,61 @@ int device_io_grow_iovs(struct vhostio_io *io, uint32_t n)
 	return 0;
 }
 
+void device_inflight_add(struct vhostio_device *dev, struct device_io *dio, uint64_t now_ns)
+{
+	dio->fetched_ns = now_ns;
+	dio->overdue_logged = false;
+	dio->inflight_prev = NULL;
+	dio->inflight_next = dev->inflight;
+	if (dev->inflight)
+		dev->inflight->inflight_prev = dio;
+	__atomic_store_n(&dev->inflight, dio, __ATOMIC_RELAXED); /* the thread loop peeks without the lock */
+}
+
+void device_inflight_remove(struct vhostio_device *dev, struct device_io *dio)
+{
+	if (dio->inflight_prev)
+		dio->inflight_prev->inflight_next = dio->inflight_next;
+	else if (dev->inflight == dio)
+		__atomic_store_n(&dev->inflight, dio->inflight_next, __ATOMIC_RELAXED);
+	else
+		return; /* never added (a stand-alone io of a test) */
+	if (dio->inflight_next)
+		dio->inflight_next->inflight_prev = dio->inflight_prev;
+	dio->inflight_prev = dio->inflight_next = NULL;
+}
+
+void device_watchdog(struct vhostio_device *dev, uint64_t now_ns)
+{
+	unsigned overdue = 0, reported = 0;
+	uint16_t oldest_tag = 0;
+	uint8_t oldest_op = 0;
+	uint64_t oldest_ns = now_ns;
+
+	pthread_mutex_lock(&dev->lock);
+	for (struct device_io *d = dev->inflight; d; d = d->inflight_next) {
+		if (now_ns - d->fetched_ns < dev->overdue_ns)
+			continue;
+		overdue++;
+		if (!d->overdue_logged) {
+			d->overdue_logged = true;
+			reported++;
+		}
+		if (d->fetched_ns <= oldest_ns) {
+			oldest_ns = d->fetched_ns;
+			oldest_tag = (uint16_t)d->io.cmd.tag;
+			oldest_op = d->io.cmd.cdb[0];
+		}
+	}
+	pthread_mutex_unlock(&dev->lock);
+	if (reported)
+		vhostio_device_log(dev, VHOSTIO_LOG_WARN,
+				   "%u command(s) in flight past %" PRIu64 " s (cmd_time_out); oldest: cmd_id %u, "
+				   "opcode 0x%02x, %" PRIu64 " s: the handler has not completed them",
+				   overdue, dev->overdue_ns / 1000000000u, oldest_tag, oldest_op,
+				   (now_ns - oldest_ns) / 1000000000u);
+}
+
 void device_wake_command_thread(struct vhostio_device *dev)
 {
 	uint64_t one = 1;
@@ -174,6 +230,7 @@ static void complete_into_ring(struct vhostio_io *io, const struct vhostio_scsi_
 	struct vhostio_device *dev = device_of(io);
 
 	pthread_mutex_lock(&dev->lock);
+	device_inflight_remove(dev, device_io_of(io));
 	ring_complete(&dev->ring, (uint16_t)io->cmd.tag, st, read_len, scsi_lun_descriptor_sense(&dev->lun));
 	device_io_put(dev, io);
 	bool need_kick = batch_device != dev && device_tail_moved_locked(dev);

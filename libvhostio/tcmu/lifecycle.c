@@ -139,7 +139,11 @@ void ctx_detach_device(struct vhostio_ctx *ctx, struct vhostio_device *dev)
 	char name[sizeof(dev->info.name)];
 	memcpy(name, dev->info.name, sizeof(name));
 
-	device_destroy(dev, DRAIN_TIMEOUT_MS);
+	if (!device_destroy(dev, DRAIN_TIMEOUT_MS)) {
+		/* A zombie: its handler may still complete into the mapping. */
+		vhostio_log(VHOSTIO_LOG_ERROR, "%s: removed, but left as a zombie", name);
+		return;
+	}
 	munmap(map, map_size);
 	close(fd);
 	vhostio_log(VHOSTIO_LOG_INFO, "%s: removed", name);

@@ -65,6 +65,7 @@ static unsigned fetch_batch(struct vhostio_device *dev, struct vhostio_io **ios,
 {
 	unsigned n = 0;
 	bool out_of_memory = false;
+	uint64_t now = clock_now_ns(); /* one clock read per batch, for the watchdog */
 
 	if (dev->fetch_hook)
 		dev->fetch_hook(dev);
@@ -94,6 +95,7 @@ static unsigned fetch_batch(struct vhostio_device *dev, struct vhostio_io **ios,
 				dio->bad = scsi_status_from_errno(-ENOMEM, false);
 			}
 		}
+		device_inflight_add(dev, device_io_of(io), now);
 		results[n] = r;
 		ios[n++] = io;
 	}
@@ -345,7 +347,13 @@ static void *device_thread(void *arg)
 	/* Commands may already be queued (reattach after a restart, reconfig). */
 	device_process_ring(dev);
 	for (;;) {
-		int ret = serve_events(dev, -1);
+		/* While commands are in flight, wake at least once a second for the watchdog. */
+		int ret = serve_events(dev, __atomic_load_n(&dev->inflight, __ATOMIC_RELAXED) ? 1000 : -1);
+		uint64_t now = clock_now_ns();
+		if (now >= dev->watchdog_next_ns) {
+			device_watchdog(dev, now);
+			dev->watchdog_next_ns = now + 1000000000u;
+		}
 		if (ret == -ECANCELED)
 			break;
 		if (ret < 0) {
@@ -485,14 +493,22 @@ static void set_paused(struct vhostio_device *dev, bool paused)
 	pthread_mutex_unlock(&dev->lock);
 }
 
-void device_stop(struct vhostio_device *dev, int log_every_ms)
+bool device_stop(struct vhostio_device *dev, int give_up_ms)
 {
 	/* Closing the handler under requests it still owns would let their
-	 * completions touch freed memory: wait as long as it takes. */
+	 * completions touch freed memory, but removal and shutdown must not
+	 * hang on a handler that never answers: wait a bounded time. */
+	enum { LOG_EVERY_MS = 5000 };
 	set_paused(dev, true);
-	while (!wait_drained(dev, log_every_ms))
-		vhostio_device_log(dev, VHOSTIO_LOG_ERROR, "still waiting for the handler to finish");
+	for (int waited = 0; !wait_drained(dev, give_up_ms - waited < LOG_EVERY_MS ? give_up_ms - waited : LOG_EVERY_MS);) {
+		waited += LOG_EVERY_MS;
+		if (waited >= give_up_ms)
+			return false;
+		vhostio_device_log(dev, VHOSTIO_LOG_ERROR, "still waiting for the handler to finish (%d of %d ms)",
+				   waited, give_up_ms);
+	}
 	finish_quiesce(dev);
+	return true;
 }
 
 bool device_quiesce(struct vhostio_device *dev, int timeout_ms)
