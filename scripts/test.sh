@@ -27,17 +27,11 @@ BUILD_DIR=$src/build-asan "$src/scripts/build.sh" -DVHOSTIO_SANITIZE=ON -DVHOSTI
 # ThreadSanitizer (GCC; it cannot share a process with ASan, hence its own
 # build): the unit tests, which hold every threaded one (the tcmu group:
 # device-parallel, device-serialize, device-busy-poll, ring-ooo, ctx-api;
-# the handlers group).  tsan_skip leaves out three, for races in the ring
-# simulator (tests/lib/ringsim.c), not in libvhostio, until it is fixed:
-# ringsim_reap() sets results[id].done with a plain store, before the status
-# it publishes, while the tests poll it from the main thread; ringsim_submit()
-# reads last_cleaned without the kick lock under which the device thread's
-# ringsim_kick() -> ringsim_reap() moves it.
-tsan_skip='^unit/test-device-(busy-poll|parallel|serialize)$'
-echo "=== unit tests under TSan (without ${tsan_skip})"
+# the handlers group).
+echo "=== unit tests under TSan"
 BUILD_DIR=$src/build-tsan "$src/scripts/build.sh" -DVHOSTIO_TSAN=ON -DVHOSTIO_WERROR=ON -DCMAKE_BUILD_TYPE=Debug
 (cd "$src/build-tsan" && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-	ctest --output-on-failure -L unit -E "$tsan_skip") || rc=1
+	ctest --output-on-failure -L unit) || rc=1
 
 [ "$rc" -eq 0 ] && echo "test.sh: all tests passed" || echo "test.sh: FAILED" >&2
 exit "$rc"

@@ -83,8 +83,23 @@ static size_t alloc_data(struct ringsim *s, size_t len)
 	return off;
 }
 
+/* Submission and reaping both move the ring's bookkeeping: one lock, as the kernel's cmdr_lock. */
+static pthread_mutex_t kick_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint16_t submit_locked(struct ringsim *s, const uint8_t *cdb, size_t len, const void *data,
+			      sim_mutate_fn mutate, void *arg);
+
 uint16_t ringsim_submit_mutated(struct ringsim *s, const uint8_t *cdb, size_t len, const void *data,
 				sim_mutate_fn mutate, void *arg)
+{
+	pthread_mutex_lock(&kick_lock);
+	uint16_t id = submit_locked(s, cdb, len, data, mutate, arg);
+	pthread_mutex_unlock(&kick_lock);
+	return id;
+}
+
+static uint16_t submit_locked(struct ringsim *s, const uint8_t *cdb, size_t len, const void *data,
+			      sim_mutate_fn mutate, void *arg)
 {
 	static const uint8_t group_len[8] = { 6, 10, 10, 12, 16, 12, 10, 10 };
 	uint32_t cdb_len = group_len[cdb[0] >> 5];
@@ -158,11 +173,12 @@ int ringsim_reap(struct ringsim *s)
 				break;
 			}
 			struct sim_result *r = &s->results[id];
-			r->done = true;
 			r->status = ent->rsp.scsi_status;
 			r->uflags = ent->hdr.uflags;
 			r->read_len = ent->rsp.read_len;
 			memcpy(r->sense, ent->rsp.sense_buffer, sizeof(r->sense));
+			/* Last, released: the tests poll 'done' from another thread, then read the rest. */
+			__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
 			s->cmds[id].live = false;
 			n++;
 		}
@@ -180,7 +196,6 @@ int ringsim_kick(void *opaque)
 {
 	/* Like the kernel's uio write handler, safe to call from any thread:
 	 * PARALLEL workers complete and kick concurrently. */
-	static pthread_mutex_t kick_lock = PTHREAD_MUTEX_INITIALIZER;
 	struct ringsim *s = opaque;
 	pthread_mutex_lock(&kick_lock);
 	s->kicks++;
