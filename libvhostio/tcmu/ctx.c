@@ -73,6 +73,17 @@ static int load_target_core_user(void)
  * served by a previous instance that died).  Commands the old owner left
  * on the ring are failed back with BUSY by reset_ring, so the initiator
  * retries them: nothing acknowledged is lost.
+ *
+ * Only a device a local handler will serve is blocked and reset, after
+ * the handler is found and its check_config() accepted the config.  Any
+ * other tcm-user device may have an owner of its own: a process that
+ * registers its subtype over D-Bus (HandlerManager1, which can only
+ * happen after this scan) or one we do not know of at all.  Resetting
+ * its ring would fail the commands that owner holds and make its next
+ * completions name cmd_ids the kernel no longer knows, which marks the
+ * ring broken.  So such a device is logged and left as it is.  (There is
+ * no netlink event here, hence no verdict to send: the kernel keeps the
+ * device enabled either way.)
  */
 static void attach_existing(struct vhostio_ctx *ctx)
 {
@@ -91,12 +102,15 @@ static void attach_existing(struct vhostio_ctx *ctx)
 			continue;
 
 		struct device_info info;
+		const struct vhostio_handler *h;
 		if (parse_uio_name(name, &info) < 0)
 			continue;
 		vhostio_log(VHOSTIO_LOG_INFO, "found existing device %s (uio%u)", info.name, minor);
+		if (ctx_check_device(ctx, name, minor, false, &info, &h) <= 0)
+			continue; /* not ours to serve: not blocked, not reset */
 		write_configfs_attribute(&info, "action/block_dev", "1");
 		write_configfs_attribute(&info, "action/reset_ring", "1");
-		ctx_attach_device(ctx, name, minor);
+		ctx_attach_checked(ctx, &info, h);
 		write_configfs_attribute(&info, "action/block_dev", "0");
 	}
 	closedir(d);

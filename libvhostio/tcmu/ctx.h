@@ -93,6 +93,22 @@ void ctx_free_handlers(struct vhostio_ctx *ctx);
 /* Netlink callback (dispatch thread): queue the event for its device's worker. */
 int ctx_on_tcmu_event(void *opaque, const struct tcmu_event *ev);
 struct vhostio_device *ctx_find_device(struct vhostio_ctx *ctx, unsigned minor);
+/*
+ * Attaching is two steps, so that the start-up scan touches (blocks,
+ * resets) only the devices it will serve.  The check step parses the uio
+ * name into *info and decides, without touching the device: 1 with *hp
+ * set when a local handler serves it (its check_config() accepted the
+ * config); 0 when a process registered as external serves its subtype;
+ * -errno when nobody here can serve it (no handler for the subtype, a
+ * config check_config() refuses, a name that is not TCMU's).  'refuse'
+ * only words the log line: an ADDED_DEVICE event refuses such a device,
+ * the start-up scan leaves it alone.
+ */
+int ctx_check_device(struct vhostio_ctx *ctx, const char *uio_name, unsigned minor, bool refuse,
+		     struct device_info *info, const struct vhostio_handler **hp);
+/* The attach step: map the device ctx_check_device() accepted and serve it with h. */
+int ctx_attach_checked(struct vhostio_ctx *ctx, const struct device_info *info, const struct vhostio_handler *h);
+/* Both steps, for ADDED_DEVICE: its return value is the kernel's verdict. */
 int ctx_attach_device(struct vhostio_ctx *ctx, const char *uio_name, unsigned minor);
 void ctx_detach_device(struct vhostio_ctx *ctx, struct vhostio_device *dev);
 

@@ -40,34 +40,52 @@ struct vhostio_device *ctx_find_device(struct vhostio_ctx *ctx, unsigned minor)
 	return found;
 }
 
-int ctx_attach_device(struct vhostio_ctx *ctx, const char *uio_name, unsigned minor)
+int ctx_check_device(struct vhostio_ctx *ctx, const char *uio_name, unsigned minor, bool refuse,
+		     struct device_info *info, const struct vhostio_handler **hp)
 {
-	struct device_info info = { .uio_minor = minor };
-	int ret = parse_uio_name(uio_name, &info);
+	*hp = NULL;
+	memset(info, 0, sizeof(*info));
+	info->uio_minor = minor;
+	int ret = parse_uio_name(uio_name, info);
 	if (ret < 0) {
 		vhostio_log(VHOSTIO_LOG_ERROR, "uio%u: '%s' is not a TCMU device name", minor, uio_name);
 		return ret;
 	}
-	if (ctx_is_external(ctx, info.subtype)) {
-		vhostio_log(VHOSTIO_LOG_INFO, "%s: subtype '%s' is served by another process", info.name,
-			    info.subtype);
+	if (ctx_is_external(ctx, info->subtype)) {
+		vhostio_log(VHOSTIO_LOG_INFO, "%s: subtype '%s' is served by another process", info->name,
+			    info->subtype);
 		return 0;
 	}
-	const struct vhostio_handler *h;
+	const char *verdict = refuse ? "refusing the device" : "leaving it alone";
 	char *reason = NULL;
-	ret = ctx_check_cfgstring(ctx, info.cfgstring, &h, &reason);
+	ret = ctx_check_cfgstring(ctx, info->cfgstring, hp, &reason);
 	if (ret < 0) {
-		if (h)
-			vhostio_log(VHOSTIO_LOG_ERROR, "%s: bad config '%s': %s", info.name, info.cfgstring,
-				    reason ? reason : strerror(-ret));
+		if (*hp)
+			vhostio_log(VHOSTIO_LOG_ERROR, "%s: bad config '%s': %s; %s", info->name, info->cfgstring,
+				    reason ? reason : strerror(-ret), verdict);
 		else
-			vhostio_log(VHOSTIO_LOG_ERROR, "%s: no handler for subtype '%s'; refusing the device",
-				    info.name, info.subtype);
+			vhostio_log(refuse ? VHOSTIO_LOG_ERROR : VHOSTIO_LOG_INFO,
+				    "%s: no handler for subtype '%s'; %s", info->name, info->subtype, verdict);
 		free(reason);
+		*hp = NULL;
 		return ret;
 	}
+	return 1;
+}
+
+int ctx_attach_device(struct vhostio_ctx *ctx, const char *uio_name, unsigned minor)
+{
+	struct device_info info;
+	const struct vhostio_handler *h;
+	int ret = ctx_check_device(ctx, uio_name, minor, true, &info, &h);
+	return ret <= 0 ? ret : ctx_attach_checked(ctx, &info, h);
+}
+
+int ctx_attach_checked(struct vhostio_ctx *ctx, const struct device_info *info, const struct vhostio_handler *h)
+{
+	unsigned minor = info->uio_minor;
 	struct device_attributes attrs;
-	ret = read_configfs_attributes(&info, &attrs);
+	int ret = read_configfs_attributes(info, &attrs);
 	if (ret < 0)
 		return ret;
 
@@ -76,28 +94,28 @@ int ctx_attach_device(struct vhostio_ctx *ctx, const char *uio_name, unsigned mi
 	int fd = open(dev_path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		ret = -errno;
-		vhostio_log(VHOSTIO_LOG_ERROR, "%s: open %s: %s", info.name, dev_path, strerror(-ret));
+		vhostio_log(VHOSTIO_LOG_ERROR, "%s: open %s: %s", info->name, dev_path, strerror(-ret));
 		return ret;
 	}
 	char name_check[8192];
 	size_t map_size = 0;
 	ret = read_uio_info(minor, name_check, sizeof(name_check), &map_size);
 	if (ret < 0) {
-		vhostio_log(VHOSTIO_LOG_ERROR, "%s: uio%u map size: %s", info.name, minor, strerror(-ret));
+		vhostio_log(VHOSTIO_LOG_ERROR, "%s: uio%u map size: %s", info->name, minor, strerror(-ret));
 		close(fd);
 		return ret;
 	}
 	void *map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED) {
 		ret = -errno;
-		vhostio_log(VHOSTIO_LOG_ERROR, "%s: mmap %zu bytes: %s", info.name, map_size, strerror(-ret));
+		vhostio_log(VHOSTIO_LOG_ERROR, "%s: mmap %zu bytes: %s", info->name, map_size, strerror(-ret));
 		close(fd);
 		return ret;
 	}
 
 	struct vhostio_device *dev;
 	struct device_transport transport = { .kick = uio_kick, .opaque = (void *)(intptr_t)fd };
-	ret = device_create(&dev, &info, &attrs, h, map, map_size, transport);
+	ret = device_create(&dev, info, &attrs, h, map, map_size, transport);
 	if (ret == 0) {
 		ret = device_start_thread(dev, fd);
 		if (ret < 0)
@@ -117,7 +135,7 @@ int ctx_attach_device(struct vhostio_ctx *ctx, const char *uio_name, unsigned mi
 	pthread_mutex_unlock(&ctx->lock);
 	__atomic_add_fetch(&ctx->n_devices, 1, __ATOMIC_RELAXED);
 	vhostio_device_log(dev, VHOSTIO_LOG_INFO, "serving %s: %" PRIu64 " blocks of %u bytes, uio%u, ring %u bytes",
-			   info.cfgstring, attrs.num_lbas, attrs.block_size, minor, dev->ring.cmdr_size);
+			   info->cfgstring, attrs.num_lbas, attrs.block_size, minor, dev->ring.cmdr_size);
 	return 0;
 }
 

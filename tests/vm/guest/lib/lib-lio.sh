@@ -101,6 +101,38 @@ scsi_dev_for_lun() {
 	return 1
 }
 
+# scsi_sg_for_lun LUN VENDOR: /dev/sgN of the tcm_loop LUN whose INQUIRY
+# vendor is VENDOR (a device no upper driver binds to has only sg).
+scsi_sg_for_lun() {
+	local d i
+	for i in $(seq 1 100); do
+		for d in /sys/bus/scsi/devices/*:*:*:"$1"; do
+			[ -d "$d/scsi_generic" ] || continue
+			grep -q "$2" "$d/vendor" 2>/dev/null || continue
+			echo "/dev/$(ls "$d/scsi_generic")"
+			return 0
+		done
+		sleep 0.1
+	done
+	return 1
+}
+
+# uio_minor_of HBA NAME: the minor of user_HBA/NAME's uio device (its uio
+# name is tcm-user/HBA/NAME/<dev_config>); status 1 when there is none.
+uio_minor_of() {
+	local n
+	for n in /sys/class/uio/uio*/name; do
+		case "$(cat "$n" 2>/dev/null)" in
+		"tcm-user/$1/$2/"*)
+			n=${n%/name}
+			echo "${n##*/uio}"
+			return 0
+			;;
+		esac
+	done
+	return 1
+}
+
 # backstore_config HANDLER NAME: a config string for a fresh LUN of that
 # handler (file LUNs live in the guest's tmpfs overlay, created on open).
 LUN_DIR=${LUN_DIR:-/tmp/vhostio-luns}
