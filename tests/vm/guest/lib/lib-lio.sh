@@ -133,6 +133,25 @@ uio_minor_of() {
 	return 1
 }
 
+# wait_pid SECONDS PID: wait at most SECONDS for the background child PID
+# and return its exit status; after that, show where it is blocked, kill
+# it and return 124.
+wait_pid() {
+	local end=$((SECONDS + $1))
+	while ((SECONDS <= end)) && kill -0 "$2" 2>/dev/null; do
+		sleep 0.1
+	done
+	if kill -0 "$2" 2>/dev/null; then
+		echo "wait_pid: $2 ($(cat "/proc/$2/comm" 2>/dev/null)) still running after $1 s," \
+			"state $(awk '{print $3}' "/proc/$2/stat" 2>/dev/null):"
+		cat "/proc/$2/stack" 2>/dev/null | sed 's/^/    /'
+		kill -KILL "$2" 2>/dev/null
+		wait "$2" 2>/dev/null
+		return 124
+	fi
+	wait "$2"
+}
+
 # backstore_config HANDLER NAME: a config string for a fresh LUN of that
 # handler (file LUNs live in the guest's tmpfs overlay, created on open).
 LUN_DIR=${LUN_DIR:-/tmp/vhostio-luns}
