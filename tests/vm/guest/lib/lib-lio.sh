@@ -133,6 +133,32 @@ uio_minor_of() {
 	return 1
 }
 
+# bounded SECONDS CMD...: run CMD (a command or a function) and wait at
+# most SECONDS for it.  On time-out print what it is blocked in (a task in
+# D state cannot be killed: its kernel stack says where it hangs), kill it
+# and return 124; otherwise CMD's status.
+bounded() {
+	local secs=$1 pid end=$((SECONDS + $1))
+	shift
+	"$@" &
+	pid=$!
+	while ((SECONDS <= end)); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"
+			return
+		fi
+		sleep 0.1
+	done
+	echo "bounded: '$*' still running after ${secs}s"
+	local p
+	for p in $pid $(pgrep -P "$pid"); do
+		echo "  pid $p ($(cat "/proc/$p/comm" 2>/dev/null)), state $(awk '{print $3}' "/proc/$p/stat" 2>/dev/null):"
+		cat "/proc/$p/stack" 2>/dev/null | sed 's/^/    /'
+	done
+	kill -KILL $(pgrep -P "$pid") "$pid" 2>/dev/null
+	return 124
+}
+
 # wait_pid SECONDS PID: wait at most SECONDS for the background child PID
 # and return its exit status; after that, show where it is blocked, kill
 # it and return 124.
@@ -150,6 +176,19 @@ wait_pid() {
 		return 124
 	fi
 	wait "$2"
+}
+
+# d_state_stuck: "TID COMM" of every task found in uninterruptible sleep
+# (D) in each of three looks half a second apart (a task passing through D
+# for an I/O is not stuck); nothing when there is none.
+d_state_stuck() {
+	local a b c
+	a=$(ps -eLo stat=,tid=,comm= | awk '$1 ~ /^D/ {print $2, $3}' | sort)
+	sleep 0.5
+	b=$(ps -eLo stat=,tid=,comm= | awk '$1 ~ /^D/ {print $2, $3}' | sort)
+	sleep 0.5
+	c=$(ps -eLo stat=,tid=,comm= | awk '$1 ~ /^D/ {print $2, $3}' | sort)
+	comm -12 <(echo "$a") <(echo "$b") | comm -12 - <(echo "$c") | sed '/^$/d'
 }
 
 # backstore_config HANDLER NAME: a config string for a fresh LUN of that
