@@ -193,8 +193,8 @@ void vhostio_io_complete(struct vhostio_io *io, int result)
 		return;
 	}
 	if (result < 0)
-		vhostio_device_log(io->lun->dev, VHOSTIO_LOG_WARN, "%s failed: %s",
-				   io->is_write ? "write" : "read", strerror(-result));
+		log_ratelimited_dev(io->lun->dev, VHOSTIO_LOG_WARN, "%s failed: %s",
+				    io->is_write ? "write" : "read", strerror(-result));
 	struct vhostio_scsi_status st = scsi_status_from_errno(result, io->is_write);
 	scsi_complete(io, &st, UINT32_MAX);
 }
@@ -341,8 +341,8 @@ bool scsi_buffer_covers(struct scsi_lun *lun, struct vhostio_io *io, uint64_t ne
 	if (io->cmd.data_len >= need)
 		return true;
 	/* The kernel sized the buffer from the CDB; a shorter one is a bad entry. */
-	vhostio_device_log(lun->dev, VHOSTIO_LOG_ERROR, "cmd_id %u: %zu-byte buffer for %llu-byte transfer",
-			   io->cmd.tag, io->cmd.data_len, (unsigned long long)need);
+	log_ratelimited_dev(lun->dev, VHOSTIO_LOG_ERROR, "cmd_id %u: %zu-byte buffer for %llu-byte transfer",
+			    io->cmd.tag, io->cmd.data_len, (unsigned long long)need);
 	scsi_complete_sense(io, VHOSTIO_SENSE_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
 	return false;
 }

@@ -156,7 +156,7 @@ void device_wake_command_thread(struct vhostio_device *dev)
 {
 	uint64_t one = 1;
 	if (dev->wake_fd >= 0 && write(dev->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		vhostio_device_log(dev, VHOSTIO_LOG_ERROR, "cannot wake the command thread: %s", strerror(errno));
+		log_ratelimited_dev(dev, VHOSTIO_LOG_ERROR, "cannot wake the command thread: %s", strerror(errno));
 }
 
 /* ---- steps: multi-step emulation on the command thread ---- */
@@ -221,7 +221,7 @@ void device_kick(struct vhostio_device *dev)
 	__atomic_add_fetch(&dev->stats.kicks, 1, __ATOMIC_RELAXED);
 	int ret = dev->transport.kick(dev->transport.opaque);
 	if (ret < 0)
-		vhostio_device_log(dev, VHOSTIO_LOG_ERROR, "cannot notify the kernel: %s", strerror(-ret));
+		log_ratelimited_dev(dev, VHOSTIO_LOG_ERROR, "cannot notify the kernel: %s", strerror(-ret));
 }
 
 /* The LUN's completion callback: the response goes into the ring. */

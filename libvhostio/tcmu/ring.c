@@ -102,7 +102,7 @@ static bool range_ok(uint64_t off, uint64_t len, uint64_t lo, uint64_t hi)
 
 static void bad_cmd(const struct scsi_cmd *cmd, struct vhostio_scsi_status *bad, const char *what)
 {
-	vhostio_log(VHOSTIO_LOG_ERROR, "cmd_id %u: %s; failing it", cmd->tag, what);
+	log_ratelimited(VHOSTIO_LOG_ERROR, "cmd_id %u: %s; failing it", cmd->tag, what);
 	*bad = (struct vhostio_scsi_status){
 		.status = VHOSTIO_SAM_CHECK_CONDITION,
 		.sense_key = VHOSTIO_SENSE_HARDWARE_ERROR,
@@ -284,7 +284,7 @@ enum ring_fetch_result ring_fetch(struct vhostio_ring *ring, struct scsi_cmd *cm
 			return parse_cmd(ring, pos, len, cmd, bad, iov, iov_max);
 		default:
 			((struct tcmu_cmd_entry_hdr *)ent)->uflags |= TCMU_UFLAG_UNKNOWN_OP;
-			vhostio_log(VHOSTIO_LOG_WARN, "unknown ring entry op %u at %u, flagged", op, pos);
+			log_ratelimited(VHOSTIO_LOG_WARN, "unknown ring entry op %u at %u, flagged", op, pos);
 			break;
 		}
 		if (!record) {
@@ -318,7 +318,7 @@ void ring_complete(struct vhostio_ring *ring, uint16_t cmd_id,
 		   const struct vhostio_scsi_status *st, uint32_t read_len, bool descriptor_sense)
 {
 	if (ring->outstanding == 0) {
-		vhostio_log(VHOSTIO_LOG_ERROR, "completion of cmd_id %u with nothing outstanding", cmd_id);
+		log_ratelimited(VHOSTIO_LOG_ERROR, "completion of cmd_id %u with nothing outstanding", cmd_id);
 		return;
 	}
 	/*
