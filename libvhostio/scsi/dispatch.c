@@ -50,7 +50,7 @@ uint32_t scsi_max_caw_blocks(const struct scsi_lun *lun)
 #define CONTROL 0x00
 
 const struct scsi_command scsi_commands[] = {
-	{ OP_TEST_UNIT_READY, 0, 6, CMD_SCSI2_LUN, 0, scsi_test_unit_ready,
+	{ OP_TEST_UNIT_READY, 0, 6, CMD_SCSI2_LUN | CMD_NO_DATA, 0, scsi_test_unit_ready,
 	  { OP_TEST_UNIT_READY, 0, 0, 0, 0, CONTROL } },
 	{ OP_REQUEST_SENSE, 0, 6, CMD_SCSI2_LUN, 0, scsi_request_sense,
 	  { OP_REQUEST_SENSE, 0x01 /* DESC */, 0, 0, 0xff, CONTROL } },
@@ -64,7 +64,7 @@ const struct scsi_command scsi_commands[] = {
 	  { OP_MODE_SELECT_6, 0x10 /* PF */, 0, 0, 0xff, CONTROL } },
 	{ OP_MODE_SENSE_6, 0, 6, CMD_SCSI2_LUN, 0, scsi_mode_sense,
 	  { OP_MODE_SENSE_6, 0x08 /* DBD */, 0xff, 0xff, 0xff, CONTROL } },
-	{ OP_START_STOP_UNIT, 0, 6, CMD_SCSI2_LUN, 0, scsi_start_stop_unit,
+	{ OP_START_STOP_UNIT, 0, 6, CMD_SCSI2_LUN | CMD_NO_DATA, 0, scsi_start_stop_unit,
 	  { OP_START_STOP_UNIT, 0x01 /* IMMED */, 0, 0, 0x05 /* NO_FLUSH, START */, CONTROL } },
 	{ OP_READ_CAPACITY_10, 0, 10, CMD_SCSI2_LUN, 0, scsi_read_capacity_10,
 	  { OP_READ_CAPACITY_10, 0, 0, 0, 0, 0, 0, 0, 0, CONTROL } },
@@ -76,9 +76,9 @@ const struct scsi_command scsi_commands[] = {
 	  { OP_WRITE_AND_VERIFY_10, 0x12 /* DPO, BYTCHK */, LBA4, GROUP, 0xff, 0xff, CONTROL } },
 	{ OP_VERIFY_10, 0, 10, 0, 0, scsi_verify,
 	  { OP_VERIFY_10, 0x16 /* DPO, BYTCHK */, LBA4, GROUP, 0xff, 0xff, CONTROL } },
-	{ OP_PRE_FETCH_10, 0, 10, CMD_SCSI2_LUN, 0, scsi_pre_fetch,
+	{ OP_PRE_FETCH_10, 0, 10, CMD_SCSI2_LUN | CMD_NO_DATA, 0, scsi_pre_fetch,
 	  { OP_PRE_FETCH_10, 0x02 /* IMMED */, LBA4, GROUP, 0xff, 0xff, CONTROL } },
-	{ OP_SYNCHRONIZE_CACHE_10, 0, 10, CMD_SCSI2_LUN, 0, scsi_synchronize_cache,
+	{ OP_SYNCHRONIZE_CACHE_10, 0, 10, CMD_SCSI2_LUN | CMD_NO_DATA, 0, scsi_synchronize_cache,
 	  { OP_SYNCHRONIZE_CACHE_10, 0x02 /* IMMED */, LBA4, GROUP, 0xff, 0xff, CONTROL } },
 	{ OP_WRITE_SAME_10, 0, 10, 0, VHOSTIO_CAP_WRITE_SAME, scsi_write_same,
 	  { OP_WRITE_SAME_10, 0x08 /* UNMAP */, LBA4, GROUP, 0xff, 0xff, CONTROL } },
@@ -98,9 +98,9 @@ const struct scsi_command scsi_commands[] = {
 	  { OP_WRITE_AND_VERIFY_16, 0x12, LBA8, LBA4, GROUP, CONTROL } },
 	{ OP_VERIFY_16, 0, 16, 0, 0, scsi_verify,
 	  { OP_VERIFY_16, 0x16, LBA8, LBA4, GROUP, CONTROL } },
-	{ OP_PRE_FETCH_16, 0, 16, 0, 0, scsi_pre_fetch,
+	{ OP_PRE_FETCH_16, 0, 16, CMD_NO_DATA, 0, scsi_pre_fetch,
 	  { OP_PRE_FETCH_16, 0x02, LBA8, LBA4, GROUP, CONTROL } },
-	{ OP_SYNCHRONIZE_CACHE_16, 0, 16, 0, 0, scsi_synchronize_cache,
+	{ OP_SYNCHRONIZE_CACHE_16, 0, 16, CMD_NO_DATA, 0, scsi_synchronize_cache,
 	  { OP_SYNCHRONIZE_CACHE_16, 0x02, LBA8, LBA4, GROUP, CONTROL } },
 	{ OP_WRITE_SAME_16, 0, 16, 0, VHOSTIO_CAP_WRITE_SAME, scsi_write_same,
 	  { OP_WRITE_SAME_16, 0x09 /* UNMAP, NDOB */, LBA8, LBA4, GROUP, CONTROL } },
@@ -258,6 +258,10 @@ void scsi_execute(struct vhostio_io *io)
 	io->is_write = false;
 	io->flush_after = false;
 	io->flags = 0;
+	/* Aborted while it waited (the transport's queue, the COMPARE AND
+	 * WRITE lock): it never reaches the handler. */
+	if (scsi_finish_if_aborted(io))
+		return;
 	if (log_enabled(VHOSTIO_LOG_DEBUG))
 		vhostio_device_log(lun->dev, VHOSTIO_LOG_DEBUG, "cmd_id %u: opcode 0x%02x, %zu bytes", io->cmd.tag,
 				   cdb[0], io->cmd.data_len);
@@ -289,6 +293,8 @@ void scsi_execute(struct vhostio_io *io)
 	}
 	if (!cdb_bits_ok(lun, io, c))
 		return;
+	if (c->flags & CMD_NO_DATA)
+		io->data_in_len = 0;
 	c->run(lun, io);
 }
 

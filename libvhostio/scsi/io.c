@@ -140,6 +140,11 @@ void scsi_complete(struct vhostio_io *io, const struct vhostio_scsi_status *st, 
 		io->holds_caw_lock = false;
 		caw_next = caw_unlock(lun);
 	}
+	/* An aborted command that did not finish reports that, not the error
+	 * its cut-short handler call produced (SAM: TASK ABORTED). */
+	static const struct vhostio_scsi_status aborted = { .status = VHOSTIO_SAM_TASK_ABORTED };
+	if (st->status != VHOSTIO_SAM_GOOD && scsi_io_aborted(io))
+		st = &aborted;
 	/* A transfer shorter than the buffer says so: the kernel then returns
 	 * only those bytes and a residual, not what the data area held before. */
 	if (read_len == UINT32_MAX && st->status == VHOSTIO_SAM_GOOD)
@@ -148,6 +153,17 @@ void scsi_complete(struct vhostio_io *io, const struct vhostio_scsi_status *st, 
 	lun->ops->complete(io, st, read_len);
 	if (caw_next)
 		lun->ops->run_step(caw_next, reexecute);
+}
+
+bool scsi_finish_if_aborted(struct vhostio_io *io)
+{
+	if (!scsi_io_aborted(io))
+		return false;
+	static const struct vhostio_scsi_status aborted = { .status = VHOSTIO_SAM_TASK_ABORTED };
+	io->next_step = NULL;
+	io->flush_after = false;
+	scsi_complete(io, &aborted, UINT32_MAX);
+	return true;
 }
 
 uint32_t vhostio_io_flags(const struct vhostio_io *io)
@@ -178,6 +194,9 @@ void vhostio_io_complete(struct vhostio_io *io, int result)
 		scsi_complete(io, &good, UINT32_MAX);
 		return;
 	}
+	/* Aborted meanwhile: what remains of the command does not start. */
+	if (scsi_finish_if_aborted(io))
+		return;
 	if (io->next_step) {
 		io_step_fn step = io->next_step;
 		io->next_step = NULL;
@@ -192,7 +211,7 @@ void vhostio_io_complete(struct vhostio_io *io, int result)
 		io->lun->ops->run_step(io, flush_after_write);
 		return;
 	}
-	if (result < 0)
+	if (result < 0 && !scsi_io_aborted(io))
 		log_ratelimited_dev(io->lun->dev, VHOSTIO_LOG_WARN, "%s failed: %s",
 				    io->is_write ? "write" : "read", strerror(-result));
 	struct vhostio_scsi_status st = scsi_status_from_errno(result, io->is_write);

@@ -68,6 +68,9 @@ struct vhostio_io {
 	/* Data-in bytes a GOOD completion reports (TCMU READ_LEN) when fewer
 	 * than the buffer holds; UINT32_MAX: the whole buffer. */
 	uint32_t data_in_len;
+	/* Atomic: a task management function aborted the command (set by the
+	 * transport, scsi_io_mark_aborted()).  It runs no further step. */
+	bool aborted;
 
 	/* Queue link: the transport's queues, or the LUN's COMPARE AND WRITE
 	 * waiters (never both at once). */
@@ -211,8 +214,26 @@ static inline void scsi_io_reset(struct vhostio_io *io)
 	io->bounce_len = 0;
 	io->holds_caw_lock = false;
 	io->data_in_len = UINT32_MAX;
+	io->aborted = false;
 	io->next = NULL;
 }
+
+/*
+ * The initiator aborted this command (a TMR): from now on no step starts
+ * and no handler call is made for it; it ends with TASK ABORTED as soon
+ * as what is running now returns (or GOOD if that finished the command).
+ * Any thread; the transport asks the handler to hurry separately.
+ */
+static inline void scsi_io_mark_aborted(struct vhostio_io *io)
+{
+	__atomic_store_n(&io->aborted, true, __ATOMIC_RELEASE);
+}
+static inline bool scsi_io_aborted(const struct vhostio_io *io)
+{
+	return __atomic_load_n(&io->aborted, __ATOMIC_ACQUIRE);
+}
+/* If the command was aborted, end it now with TASK ABORTED; true if so. */
+bool scsi_finish_if_aborted(struct vhostio_io *io);
 
 /*
  * Run one command: check the CDB, emulate, or call the handler.  io->lun,

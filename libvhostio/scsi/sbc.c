@@ -234,6 +234,9 @@ static void read_write(struct scsi_lun *lun, struct vhostio_io *io, bool is_writ
 		return;
 	}
 	if (a.blocks == 0) {
+		/* No transfer: a buffer it came with anyway gets no stale bytes. */
+		if (!is_write)
+			io->data_in_len = 0;
 		scsi_complete_good(io);
 		return;
 	}

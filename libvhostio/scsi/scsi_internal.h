@@ -40,6 +40,12 @@ enum scsi_command_flag {
 	 * LUN >= 1 before it knows the device's SCSI level.
 	 */
 	CMD_SCSI2_LUN = 1u << 2,
+	/*
+	 * Transfers no data at all.  A data-in buffer it arrives with anyway
+	 * (the fabric's expected length is the initiator's choice) is reported
+	 * empty, so the kernel returns none of the data area's old bytes.
+	 */
+	CMD_NO_DATA = 1u << 3,
 };
 
 /*

@@ -225,10 +225,10 @@ static void log_stats(struct vhostio_device *dev)
 		return;
 	vhostio_device_log(dev, VHOSTIO_LOG_INFO,
 			   "served %" PRIu64 " commands: %.2f per wake-up, %.2f per kick, %.1f%% found by busy-polling, "
-			   "%" PRIu64 " ring recoveries",
+			   "%" PRIu64 " ring recoveries, %" PRIu64 " aborted by task management",
 			   n, dev->stats.wakeups ? (double)n / (double)dev->stats.wakeups : 0.0,
 			   kicks ? (double)n / (double)kicks : 0.0, 100.0 * (double)dev->stats.polled / (double)n,
-			   dev->stats.recoveries);
+			   dev->stats.recoveries, dev->stats.aborted);
 }
 
 bool device_destroy(struct vhostio_device *dev, int give_up_ms)

@@ -48,6 +48,11 @@ struct device_io {
 	struct device_io *inflight_prev, *inflight_next;
 	uint64_t fetched_ns;              /* CLOCK_MONOTONIC */
 	bool overdue_logged;              /* the watchdog reported it */
+	/* A TMR aborted it and the handler's abort() is (about to be) called:
+	 * a completion meanwhile leaves the io out of the pool until the call
+	 * returns, so the handler never sees it reused (under dev->lock). */
+	bool abort_pinned, put_when_unpinned;
+	struct device_io *abort_next;     /* the aborts to deliver after a fetch */
 	struct vhostio_scsi_status bad;   /* why the ring entry is refused (RING_BAD_CMD) */
 	uint32_t iov_cap;
 	struct iovec iov_inline[IO_INLINE_IOVS];
@@ -138,6 +143,7 @@ struct vhostio_device {
 		uint64_t polled;         /* commands found while busy-polling */
 		uint64_t kicks;          /* notifications to the kernel */
 		uint64_t recoveries;     /* broken rings reset and served again */
+		uint64_t aborted;        /* commands aborted by task management */
 	} stats;
 	bool recovery_failed;            /* gave up on a broken ring: logged once */
 
@@ -251,5 +257,21 @@ int device_unquiesce(struct vhostio_device *dev);
 bool device_stop(struct vhostio_device *dev, int give_up_ms);
 /* Log the commands in flight past dev->overdue_ns (command thread, ~1/s). */
 void device_watchdog(struct vhostio_device *dev, uint64_t now_ns);
+
+/* ---- task management (abort.c) ---- */
+
+/*
+ * Ask the kernel to put a TMR entry in the ring when an initiator aborts
+ * commands (attrib/tmr_notification), if this kernel can.  Logged.
+ */
+void device_enable_tmr_notification(struct vhostio_device *dev);
+/*
+ * The ring held a TMR naming ring->tmr_ids: mark those in flight aborted
+ * and pin each for the handler's abort(), adding it to *list.  Caller
+ * holds dev->lock.
+ */
+void device_abort_locked(struct vhostio_device *dev, struct device_io **list);
+/* Call the handler's abort() for each, then unpin (command thread, no lock). */
+void device_deliver_aborts(struct vhostio_device *dev, struct device_io *list);
 
 #endif

@@ -64,6 +64,7 @@ struct vhostio_io *device_io_get(struct vhostio_device *dev)
 	dio->io.lun = &dev->lun;
 	dio->io.iov = dio->iov_inline;
 	dio->iov_cap = IO_INLINE_IOVS;
+	scsi_io_reset(&dio->io); /* SCSI's defaults are not all zero */
 	return &dio->io;
 }
 
@@ -224,15 +225,38 @@ void device_kick(struct vhostio_device *dev)
 		log_ratelimited_dev(dev, VHOSTIO_LOG_ERROR, "cannot notify the kernel: %s", strerror(-ret));
 }
 
+/*
+ * The kernel copies a command's data area back to the initiator unless it
+ * is answered CHECK CONDITION, and reads READ_LEN 0 as "no READ_LEN": all
+ * of the buffer.  An answer with no data of ours in it (TASK ABORTED, BUSY,
+ * or a GOOD transfer of 0 bytes) would so return what earlier commands,
+ * perhaps another initiator's, left there.  Zero the buffer for those.
+ */
+static void scrub_unanswered_data_in(struct vhostio_io *io, const struct vhostio_scsi_status *st, uint32_t read_len)
+{
+	if (st->status == VHOSTIO_SAM_CHECK_CONDITION || !io->cmd.data_len)
+		return;
+	if (st->status == VHOSTIO_SAM_GOOD && read_len != 0)
+		return;
+	for (uint32_t i = 0; i < io->cmd.iov_cnt; i++)
+		memset(io->iov[i].iov_base, 0, io->iov[i].iov_len);
+}
+
 /* The LUN's completion callback: the response goes into the ring. */
 static void complete_into_ring(struct vhostio_io *io, const struct vhostio_scsi_status *st, uint32_t read_len)
 {
 	struct vhostio_device *dev = device_of(io);
 
+	scrub_unanswered_data_in(io, st, read_len);
+
+	struct device_io *dio = device_io_of(io);
 	pthread_mutex_lock(&dev->lock);
-	device_inflight_remove(dev, device_io_of(io));
+	device_inflight_remove(dev, dio);
 	ring_complete(&dev->ring, (uint16_t)io->cmd.tag, st, read_len, scsi_lun_descriptor_sense(&dev->lun));
-	device_io_put(dev, io);
+	if (dio->abort_pinned)
+		dio->put_when_unpinned = true; /* the handler's abort() still runs */
+	else
+		device_io_put(dev, io);
 	bool need_kick = batch_device != dev && device_tail_moved_locked(dev);
 	if (dev->ring.outstanding == 0 && dev->drain_waiters)
 		pthread_cond_broadcast(&dev->drained);

@@ -117,6 +117,7 @@ int ctx_attach_checked(struct vhostio_ctx *ctx, const struct device_info *info, 
 	struct device_transport transport = { .kick = uio_kick, .opaque = (void *)(intptr_t)fd };
 	ret = device_create(&dev, info, &attrs, h, map, map_size, transport);
 	if (ret == 0) {
+		device_enable_tmr_notification(dev);
 		ret = device_start_thread(dev, fd);
 		if (ret < 0)
 			device_destroy(dev, 0);

@@ -61,7 +61,7 @@ enum { FETCH_BATCH = 32 };
  * entry to fail.  Returns how many were taken.
  */
 static unsigned fetch_batch(struct vhostio_device *dev, struct vhostio_io **ios,
-			    enum ring_fetch_result *results)
+			    enum ring_fetch_result *results, struct device_io **aborts)
 {
 	unsigned n = 0;
 	bool out_of_memory = false;
@@ -85,6 +85,13 @@ static unsigned fetch_batch(struct vhostio_device *dev, struct vhostio_io **ios,
 		if (r == RING_EMPTY || r == RING_BROKEN) {
 			device_io_put(dev, io);
 			break;
+		}
+		if (r == RING_TMR) {
+			/* Marked here, in ring order: every command the TMR names
+			 * was fetched before it, none fetched after it is meant. */
+			device_io_put(dev, io);
+			device_abort_locked(dev, aborts);
+			continue;
 		}
 		if (r == RING_CMD && io->cmd.iov_cnt > dio->iov_cap) {
 			/* Copy the iovs now: once unlocked the slot can be overwritten. */
@@ -165,9 +172,8 @@ int device_process_ring(struct vhostio_device *dev)
 
 	device_run_deferred(dev);
 	while (!__atomic_load_n(&dev->paused, __ATOMIC_ACQUIRE)) {
-		unsigned n = fetch_batch(dev, ios, results);
-		if (n == 0)
-			break;
+		struct device_io *aborts = NULL;
+		unsigned n = fetch_batch(dev, ios, results, &aborts);
 		taken += (int)n;
 		dev->stats.commands += n;
 		for (unsigned i = 0; i < n; i++) {
@@ -177,6 +183,14 @@ int device_process_ring(struct vhostio_device *dev)
 				dispatch(dev, ios[i]);
 			device_run_deferred(dev);
 		}
+		/* After the batch's own commands: an aborted one among them has
+		 * ended at dispatch without reaching the handler. */
+		if (aborts) {
+			device_deliver_aborts(dev, aborts);
+			device_run_deferred(dev);
+		}
+		if (n == 0)
+			break;
 	}
 	if (dev->opened && dev->handler->end_batch && !dev->n_workers)
 		dev->handler->end_batch(dev);

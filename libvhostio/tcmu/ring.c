@@ -21,6 +21,10 @@ _Static_assert(offsetof(struct tcmu_mailbox, cmd_tail) == 64, "mailbox layout");
 _Static_assert(sizeof(struct tcmu_cmd_entry) == 112, "cmd entry layout");
 _Static_assert(offsetof(struct tcmu_cmd_entry, req.iov) == 48, "cmd entry layout");
 _Static_assert(offsetof(struct tcmu_cmd_entry, rsp.sense_buffer) == 16, "cmd entry layout");
+#define TMR_IDS_OFF offsetof(struct tcmu_tmr_entry, cmd_ids)
+_Static_assert(offsetof(struct tcmu_tmr_entry, tmr_type) == 8, "tmr entry layout");
+_Static_assert(offsetof(struct tcmu_tmr_entry, cmd_cnt) == 12, "tmr entry layout");
+_Static_assert(offsetof(struct tcmu_tmr_entry, cmd_ids) == 32, "tmr entry layout");
 
 static struct tcmu_mailbox *mailbox(const struct vhostio_ring *ring)
 {
@@ -229,6 +233,43 @@ static enum ring_fetch_result parse_cmd(struct vhostio_ring *ring, uint32_t pos,
 	return RING_CMD;
 }
 
+/*
+ * Read the TMR entry just copied into ring->entry.  The kernel sizes the
+ * entry for its cmd_ids; a count that overruns the entry is clamped to
+ * what it holds (those ids are all there is to read).  false: ignored,
+ * and the aborted commands simply complete when their handler finishes.
+ */
+static bool parse_tmr(struct vhostio_ring *ring, uint32_t pos, uint32_t len)
+{
+	const uint8_t *ent = ring->entry;
+	if (len < TMR_IDS_OFF) {
+		log_ratelimited(VHOSTIO_LOG_WARN, "TMR entry at %u shorter than its header; ignored", pos);
+		return false;
+	}
+	uint32_t cnt;
+	memcpy(&cnt, ent + offsetof(struct tcmu_tmr_entry, cmd_cnt), sizeof(cnt));
+	uint32_t fits = (len - (uint32_t)TMR_IDS_OFF) / sizeof(uint16_t);
+	if (cnt > fits) {
+		log_ratelimited(VHOSTIO_LOG_WARN, "TMR entry at %u names %u commands but has room for %u; reading %u",
+				pos, cnt, fits, fits);
+		cnt = fits;
+	}
+	if (cnt > ring->tmr_cap) {
+		uint16_t *ids = realloc(ring->tmr_ids, (size_t)cnt * sizeof(*ids));
+		if (!ids) {
+			vhostio_log(VHOSTIO_LOG_ERROR, "out of memory for a TMR of %u commands; ignored", cnt);
+			return false;
+		}
+		ring->tmr_ids = ids;
+		ring->tmr_cap = cnt;
+	}
+	if (cnt)
+		memcpy(ring->tmr_ids, ent + TMR_IDS_OFF, (size_t)cnt * sizeof(uint16_t));
+	ring->tmr_cnt = cnt;
+	ring->tmr_type = ent[offsetof(struct tcmu_tmr_entry, tmr_type)];
+	return true;
+}
+
 enum ring_fetch_result ring_fetch(struct vhostio_ring *ring, struct scsi_cmd *cmd,
 				  struct vhostio_scsi_status *bad, struct iovec *iov, uint32_t iov_max)
 {
@@ -261,20 +302,24 @@ enum ring_fetch_result ring_fetch(struct vhostio_ring *ring, struct scsi_cmd *cm
 			return RING_BROKEN;
 		}
 		bool is_cmd = op == TCMU_OP_CMD;
+		bool copy = is_cmd || op == TCMU_OP_TMR;
 		/* A non-command entry with nothing outstanding is released at once. */
 		bool record = is_cmd || ring->outstanding > 0;
-		if ((is_cmd && !reserve_entry(ring, len)) || (record && !push_slot(ring, pos, len, is_cmd))) {
+		if ((copy && !reserve_entry(ring, len)) || (record && !push_slot(ring, pos, len, is_cmd))) {
 			vhostio_log(VHOSTIO_LOG_ERROR, "out of memory for ring entry at %u; retrying later", pos);
 			return RING_EMPTY;
 		}
 		ring->next_fetch = ring_advance(ring, pos, len);
+		bool tmr = false;
 
 		switch (op) {
 		case TCMU_OP_PAD:
 			break;
 		case TCMU_OP_TMR:
-			/* Informational: aborted commands still complete normally. */
-			vhostio_log(VHOSTIO_LOG_DEBUG, "TMR notification at %u", pos);
+			/* The aborted commands still need their answer; the caller
+			 * only hurries them along. */
+			memcpy(ring->entry, ent, len);
+			tmr = parse_tmr(ring, pos, len);
 			break;
 		case TCMU_OP_CMD:
 			ring->outstanding++;
@@ -291,6 +336,8 @@ enum ring_fetch_result ring_fetch(struct vhostio_ring *ring, struct scsi_cmd *cm
 			ring->tail = ring->next_fetch;
 			__atomic_store_n(&mb->cmd_tail, ring->tail, __ATOMIC_RELEASE);
 		}
+		if (tmr)
+			return RING_TMR;
 	}
 	return RING_EMPTY;
 }
@@ -360,7 +407,9 @@ void ring_destroy(struct vhostio_ring *ring)
 {
 	free(ring->entry);
 	free(ring->slots);
+	free(ring->tmr_ids);
 	ring->entry = NULL;
 	ring->slots = NULL;
-	ring->entry_cap = ring->slot_cap = ring->slot_count = 0;
+	ring->tmr_ids = NULL;
+	ring->entry_cap = ring->slot_cap = ring->slot_count = ring->tmr_cap = ring->tmr_cnt = 0;
 }

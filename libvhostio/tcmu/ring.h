@@ -44,6 +44,11 @@ struct vhostio_ring {
 	struct ring_slot *slots;
 	uint32_t slot_head, slot_count, slot_cap;
 	bool broken;           /* ring layout unusable: stop touching it */
+	/* The TMR entry fetched last (RING_TMR), copied: its TCMU_TMR_* type
+	 * and the cmd_ids of the aborted commands it names. */
+	uint8_t tmr_type;
+	uint32_t tmr_cnt, tmr_cap;
+	uint16_t *tmr_ids;
 };
 
 enum ring_fetch_result {
@@ -51,14 +56,17 @@ enum ring_fetch_result {
 	RING_CMD,         /* a command to run */
 	RING_BAD_CMD,     /* a command whose fields are bad: complete it with *bad */
 	RING_BROKEN,      /* the ring itself is corrupt; see ring->broken */
+	RING_TMR,         /* a task management notification: ring->tmr_* */
 };
 
 /* Validate the mailbox in a fresh mapping and start at the kernel's tail. */
 int ring_init(struct vhostio_ring *ring, void *map, size_t map_size);
 
 /*
- * Parse the next entry.  PAD, TMR and unknown entries are consumed
- * silently (unknown ones are flagged TCMU_UFLAG_UNKNOWN_OP).  On RING_CMD
+ * Parse the next entry.  PAD and unknown entries are consumed silently
+ * (unknown ones are flagged TCMU_UFLAG_UNKNOWN_OP).  A TMR entry is
+ * consumed too and returned as RING_TMR, its cmd_ids copied into
+ * ring->tmr_ids (valid until the next fetch).  On RING_CMD
  * the data iovs are written, as pointers into the mapping, to 'iov' when
  * cmd->iov_cnt <= iov_max; otherwise the caller must grow its array and
  * call ring_fetch_iovs().

@@ -61,6 +61,30 @@ void ringsim_put_entry(struct ringsim *s, uint8_t op, uint32_t len)
 	publish_head(s);
 }
 
+struct tcmu_tmr_entry *ringsim_put_tmr(struct ringsim *s, uint8_t type, const uint16_t *ids, uint32_t cnt)
+{
+	uint32_t size = (uint32_t)((offsetof(struct tcmu_tmr_entry, cmd_ids) + cnt * sizeof(uint16_t) + 7) & ~7u);
+	uint32_t to_end = s->cmdr_size - s->head;
+	uint32_t needed = to_end >= size ? size : size + to_end;
+	if (space_free(s) < needed)
+		return NULL;
+	if (to_end < size) {
+		write_hdr(s, s->head, TCMU_OP_PAD, to_end, 0);
+		s->head = 0;
+		s->pads++;
+	}
+	struct tcmu_tmr_entry *t = (struct tcmu_tmr_entry *)(s->cmdr + s->head);
+	memset(t, 0, size);
+	write_hdr(s, s->head, TCMU_OP_TMR, size, 0);
+	t->tmr_type = type;
+	t->cmd_cnt = cnt;
+	if (cnt)
+		memcpy(t->cmd_ids, ids, cnt * sizeof(uint16_t));
+	s->head = (s->head + size) % s->cmdr_size;
+	publish_head(s);
+	return t;
+}
+
 static uint16_t alloc_id(struct ringsim *s)
 {
 	for (int tries = 0; tries < SIM_MAX_IDS; tries++) {

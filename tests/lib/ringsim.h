@@ -68,6 +68,13 @@ uint16_t ringsim_submit_mutated(struct ringsim *s, const uint8_t *cdb, size_t le
 				sim_mutate_fn mutate, void *arg);
 /* Put a raw non-command entry (PAD, TMR, or a bogus op) of 'len' bytes. */
 void ringsim_put_entry(struct ringsim *s, uint8_t op, uint32_t len);
+/*
+ * Queue a TMR entry as the kernel's tmr_notification does (sized for its
+ * ids, 8-byte aligned, a PAD first if it does not fit before the ring's
+ * end).  Returns the entry, for a test to tamper with before it is read;
+ * NULL if the ring has no room.
+ */
+struct tcmu_tmr_entry *ringsim_put_tmr(struct ringsim *s, uint8_t type, const uint16_t *ids, uint32_t cnt);
 
 /* What the kernel does on the uio write: reclaim up to cmd_tail.  Returns completions seen. */
 int ringsim_reap(struct ringsim *s);

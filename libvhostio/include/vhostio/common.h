@@ -31,6 +31,7 @@ enum vhostio_sam_status {
 	VHOSTIO_SAM_CHECK_CONDITION = 0x02,
 	VHOSTIO_SAM_BUSY = 0x08,
 	VHOSTIO_SAM_TASK_SET_FULL = 0x28,
+	VHOSTIO_SAM_TASK_ABORTED = 0x40,
 };
 
 /* SPC sense keys. */

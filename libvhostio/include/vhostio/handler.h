@@ -218,6 +218,24 @@ struct vhostio_handler {
 	 * meanwhile (one io_uring_submit() for many requests).
 	 */
 	void (*end_batch)(struct vhostio_device *dev);
+
+	/* ---- appended in libvhostio 1.4 (API version 1 still) ---- */
+
+	/*
+	 * The initiator aborted the command behind 'io' (ABORT TASK, a LUN
+	 * reset, ...), and the kernel waits for its answer before it can
+	 * report the task management function done.  Cut short what you are
+	 * doing for it if you can and complete it (-ECANCELED, or whatever
+	 * result it has): the library answers TASK ABORTED unless it had
+	 * finished successfully, and starts no further step for it.  Called
+	 * on the device's command thread; in the PARALLEL model possibly
+	 * while a data callback for 'io' still runs on a worker.  'io' may
+	 * be one you have already completed, or one the library never handed
+	 * you (it was still queued): ignore it then.  It stays valid until
+	 * abort() returns, even if you complete it meanwhile from another
+	 * thread.  NULL: aborted commands end when the handler completes them.
+	 */
+	void (*abort)(struct vhostio_device *dev, struct vhostio_io *io);
 };
 
 /* Designated-initializer prefix that stamps size and version. */

@@ -4,7 +4,8 @@
  * larger, the READ reports READ_LEN so the kernel returns only the data
  * read (not what the data area held from earlier commands) and a
  * residual, and the handler sees exactly the transfer; shorter, the READ
- * returns what fits, GOOD, as LIO's own backstores do.
+ * returns what fits, GOOD, as LIO's own backstores do.  A transfer of no
+ * bytes at all zeroes the buffer (READ_LEN 0 means "absent" to the kernel).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,26 @@ int main(void)
 	CHECK_GOOD(f, id);
 	CHECK(check_pattern(f->disk.mem + 200 * BS, BS, 9), "block 200 written");
 	CHECK(f->disk.mem[201 * BS] == 0, "block 201 untouched");
+
+	/* No data at all into a buffer (ALLOCATION LENGTH 0, READ of 0 blocks,
+	 * commands that never transfer data):
+	 * the kernel reads READ_LEN 0 as "the whole buffer", so the buffer is
+	 * zeroed rather than returned with what the data area held (the
+	 * simulator's 0xee poison). */
+	uint8_t inq[6] = { OP_INQUIRY, 0, 0, 0, 0, 0 };
+	uint8_t tur[6] = { OP_TEST_UNIT_READY, 0, 0, 0, 0, 0 };
+	uint8_t sync[10] = { OP_SYNCHRONIZE_CACHE_10 };
+	cdb_rw10(cdb, OP_READ_10, 0, 0);
+	const uint8_t *zero_cdbs[] = { inq, cdb, tur, sync };
+	for (int i = 0; i < 4; i++) {
+		id = fx_run(f, zero_cdbs[i], 1024, NULL);
+		CHECK_GOOD(f, id);
+		const uint8_t *buf = ringsim_data(&f->sim, id);
+		bool zeroed = true;
+		for (int b = 0; b < 1024; b++)
+			zeroed &= buf[b] == 0;
+		CHECK(zeroed, "opcode 0x%02x with no data left stale bytes in its buffer", zero_cdbs[i][0]);
+	}
 
 	/* WRITE from a shorter buffer is still refused: data we were not given. */
 	cdb_rw10(cdb, OP_WRITE_10, 300, 2);

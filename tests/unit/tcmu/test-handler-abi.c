@@ -34,6 +34,20 @@ int main(void)
 	CHECK(f->disk.flushes == 0, "flush beyond the old struct was called");
 	fx_free(f);
 
+	/* Built against libvhostio 1.3, before 'abort' was appended: whatever
+	 * lies past its struct (here a pointer-sized garbage) is not taken. */
+	union {
+		struct vhostio_handler h;
+		unsigned char bytes[sizeof(struct vhostio_handler)];
+	} pre_abort;
+	memset(&pre_abort, 0x5a, sizeof(pre_abort));
+	memcpy(&pre_abort, &memdisk_handler, offsetof(struct vhostio_handler, abort));
+	pre_abort.h.struct_size = offsetof(struct vhostio_handler, abort);
+	memset(&imported, 0xa5, sizeof(imported));
+	CHECK(handler_import(&imported, &pre_abort.h) == 0, "1.3-sized struct refused");
+	CHECK(imported.abort == NULL && imported.end_batch == memdisk_handler.end_batch,
+	      "abort taken from beyond a 1.3 struct");
+
 	/* "Newer" handler: a larger struct loads only if the extra fields are unused. */
 	struct {
 		struct vhostio_handler known;

@@ -4,11 +4,14 @@
  * that long, standing in for a handler whose storage is slow to reach (a
  * network volume); data reads as zeroes and writes are dropped.  With
  * hang=, a read or write that touches that block is taken and never
- * completed (a handler that swallows a command).  Lets the VM tests show
- * that one slow open or stuck command stalls neither other devices, nor
- * removal, nor the daemon's stop.
+ * completed (a handler that swallows a command), unless the initiator
+ * aborts it: abort() then cancels it.  Lets the VM tests show that one
+ * slow open or stuck command stalls neither other devices, nor removal,
+ * nor the daemon's stop, and that a task management abort reaches the
+ * handler.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -44,30 +47,76 @@ static int delay_check_config(const char *config, char **reason)
 	return parse(config, &s, &hang);
 }
 
+/* What a device keeps: the block to hang on and the commands swallowed. */
+struct delay_dev {
+	long long hang; /* -1: none */
+	pthread_mutex_t lock;
+	unsigned n_held;
+	struct vhostio_io *held[64];
+};
+
 static int delay_open(struct vhostio_device *dev)
 {
 	long s;
 	long long hang;
 	if (parse(vhostio_device_config(dev), &s, &hang) < 0)
 		return -EINVAL;
+	struct delay_dev *d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->hang = hang;
+	pthread_mutex_init(&d->lock, NULL);
 	sleep((unsigned)s);
-	vhostio_device_set_private(dev, (void *)(intptr_t)(hang + 1));
+	vhostio_device_set_private(dev, d);
 	return 0;
 }
 
-/* Never completed: the io is simply kept. */
-static bool swallows(struct vhostio_device *dev, size_t length, uint64_t offset)
+static void delay_close(struct vhostio_device *dev)
 {
-	long long hang = (long long)(intptr_t)vhostio_device_private(dev) - 1;
+	struct delay_dev *d = vhostio_device_private(dev);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}
+
+/* Swallow the io if it touches the hang block: kept, never completed. */
+static bool swallows(struct vhostio_device *dev, struct vhostio_io *io, size_t length, uint64_t offset)
+{
+	struct delay_dev *d = vhostio_device_private(dev);
 	uint32_t bs = vhostio_device_block_size(dev);
-	return hang >= 0 && offset / bs <= (uint64_t)hang && (uint64_t)hang < (offset + length + bs - 1) / bs;
+	if (d->hang < 0 || offset / bs > (uint64_t)d->hang || (uint64_t)d->hang >= (offset + length + bs - 1) / bs)
+		return false;
+	pthread_mutex_lock(&d->lock);
+	if (d->n_held < sizeof(d->held) / sizeof(d->held[0]))
+		d->held[d->n_held++] = io;
+	pthread_mutex_unlock(&d->lock);
+	vhostio_device_log(dev, VHOSTIO_LOG_INFO, "delay: swallowed a %zu-byte request at block %llu", length,
+			   (unsigned long long)(offset / bs));
+	return true;
+}
+
+static void delay_abort(struct vhostio_device *dev, struct vhostio_io *io)
+{
+	struct delay_dev *d = vhostio_device_private(dev);
+	bool found = false;
+	pthread_mutex_lock(&d->lock);
+	for (unsigned i = 0; i < d->n_held; i++) {
+		if (d->held[i] == io) {
+			d->held[i] = d->held[--d->n_held];
+			found = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	vhostio_device_log(dev, VHOSTIO_LOG_INFO, "delay: abort of %s", found ? "a swallowed request: cancelled" :
+			   "a request it does not hold: ignored");
+	if (found)
+		vhostio_io_complete(io, -ECANCELED);
 }
 
 static int delay_read(struct vhostio_device *dev, struct vhostio_io *io, const struct iovec *iov, int iovcnt,
 		      size_t length, uint64_t offset)
 {
-	(void)io;
-	if (swallows(dev, length, offset))
+	if (swallows(dev, io, length, offset))
 		return VHOSTIO_IO_ASYNC;
 	for (int i = 0; i < iovcnt; i++)
 		memset(iov[i].iov_base, 0, iov[i].iov_len);
@@ -77,18 +126,20 @@ static int delay_read(struct vhostio_device *dev, struct vhostio_io *io, const s
 static int delay_write(struct vhostio_device *dev, struct vhostio_io *io, const struct iovec *iov, int iovcnt,
 		       size_t length, uint64_t offset)
 {
-	(void)io, (void)iov, (void)iovcnt;
-	return swallows(dev, length, offset) ? VHOSTIO_IO_ASYNC : 0;
+	(void)iov, (void)iovcnt;
+	return swallows(dev, io, length, offset) ? VHOSTIO_IO_ASYNC : 0;
 }
 
 static const struct vhostio_handler delay_handler = {
 	VHOSTIO_HANDLER_INIT,
 	.subtype = "delay",
-	.config_desc = "test handler: <seconds> that open() takes[;hang=<lba> never completes I/O there]",
+	.config_desc = "test handler: <seconds> that open() takes[;hang=<lba> never completes I/O there unless aborted]",
 	.check_config = delay_check_config,
 	.open = delay_open,
+	.close = delay_close,
 	.read = delay_read,
 	.write = delay_write,
+	.abort = delay_abort,
 };
 
 VHOSTIO_REGISTER_HANDLER(delay_handler)

@@ -1,0 +1,227 @@
+/*
+ * Task management: a TMR entry in the ring aborts the commands it names.
+ * The handler's abort() hears of each one in flight and cuts it short;
+ * the command is answered TASK ABORTED (GOOD if it had finished), no
+ * further step of an emulated command starts, one still queued in the
+ * library never reaches the handler, and ids not in flight or a lying
+ * cmd_cnt change nothing.  A handler without abort() is unaffected.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+#include "scsi_defs.h"
+#include "tcmu_abi.h"
+
+#define STATUS_TASK_ABORTED 0x40
+
+static struct fixture *fx;
+static unsigned abort_calls, abort_unknown;
+static bool cancel_in_abort = true;
+static bool finished[FX_MAX_PENDING];
+
+/* The test handler's abort(): find the held request, cancel it. */
+static void mem_abort(struct vhostio_device *dev, struct vhostio_io *io)
+{
+	(void)dev;
+	abort_calls++;
+	for (unsigned i = 0; i < fx->disk.n_pending; i++) {
+		if (fx->disk.pending[i].io == io && !finished[i]) {
+			if (cancel_in_abort) {
+				finished[i] = true;
+				vhostio_io_complete(io, -ECANCELED);
+			}
+			return;
+		}
+	}
+	abort_unknown++; /* queued in the library, or already completed */
+}
+
+static void finish(unsigned idx, int result)
+{
+	CHECK(!finished[idx], "request %u finished twice", idx);
+	finished[idx] = true;
+	fx_finish(fx, idx, result);
+}
+
+static uint8_t status_of(uint16_t id)
+{
+	const struct sim_result *r = fx_result(fx, id);
+	return r ? r->status : 0xff;
+}
+
+static struct fixture *new_fixture(bool with_abort, bool write_cache)
+{
+	static struct vhostio_handler h;
+	h = memdisk_handler;
+	if (with_abort)
+		h.abort = mem_abort;
+	memset(finished, 0, sizeof(finished));
+	abort_calls = abort_unknown = 0;
+	cancel_in_abort = true;
+	fx = fx_new_with(&h, 256 * 1024, 16384, 512, write_cache);
+	fx->disk.async = true;
+	return fx;
+}
+
+static uint16_t read_held(uint32_t lba)
+{
+	uint8_t cdb[10];
+	cdb_rw10(cdb, OP_READ_10, lba, 1);
+	return fx_run(fx, cdb, 512, NULL);
+}
+
+static void tmr(uint8_t type, const uint16_t *ids, uint32_t cnt)
+{
+	CHECK(ringsim_put_tmr(&fx->sim, type, ids, cnt) != NULL, "no room for the TMR");
+	device_process_ring(fx->dev);
+}
+
+int main(void)
+{
+	uint8_t cdb[16];
+
+	/* A LUN reset naming one of two held commands. */
+	new_fixture(true, false);
+	uint16_t a = read_held(1), b = read_held(2);
+	CHECK(fx->disk.n_pending == 2, "two requests held (%u)", fx->disk.n_pending);
+	tmr(TCMU_TMR_LUN_RESET, &a, 1);
+	CHECK(abort_calls == 1 && abort_unknown == 0, "abort() calls %u (unknown %u), want 1", abort_calls,
+	      abort_unknown);
+	CHECK(status_of(a) == STATUS_TASK_ABORTED, "aborted READ answered 0x%x, want TASK ABORTED", status_of(a));
+	/* No data of ours in its buffer: it is zeroed, or the kernel would hand
+	 * the initiator what earlier commands left in the data area (the
+	 * simulator poisoned it with 0xee). */
+	const uint8_t *abuf = ringsim_data(&fx->sim, a);
+	bool scrubbed = true;
+	for (unsigned i = 0; i < 512; i++)
+		scrubbed &= abuf[i] == 0;
+	CHECK(scrubbed, "aborted READ's buffer holds stale bytes (0x%02x)", abuf[0]);
+	CHECK(!fx_result(fx, b), "the other command was answered by the reset");
+	finish(1, 0);
+	CHECK_GOOD(fx, b);
+	CHECK(fx->dev->stats.aborted == 1, "aborted count %llu", (unsigned long long)fx->dev->stats.aborted);
+	/* The pool still works after the pinned io went back. */
+	fx->disk.async = false;
+	for (uint32_t i = 0; i < 8; i++) {
+		uint16_t id = read_held(i);
+		CHECK_GOOD(fx, id);
+	}
+	fx_free(fx);
+
+	/* Ids not in flight: one completed before the TMR, one never issued. */
+	new_fixture(true, false);
+	uint16_t done = read_held(3);
+	finish(0, 0);
+	CHECK_GOOD(fx, done);
+	uint16_t ids[] = { done, 4242 };
+	tmr(TCMU_TMR_ABORT_TASK_SET, ids, 2);
+	CHECK(abort_calls == 0, "abort() called for a command not in flight");
+	CHECK(fx->dev->stats.aborted == 0, "nothing in flight was aborted");
+	fx_free(fx);
+
+	/* A command and the TMR naming it in one fetch: marked before it is
+	 * dispatched, it never reaches the handler (whose abort() is told,
+	 * and ignores it). */
+	new_fixture(true, false);
+	cdb_rw10(cdb, OP_READ_10, 5, 1);
+	uint16_t c = ringsim_submit(&fx->sim, cdb, 512, NULL);
+	tmr(TCMU_TMR_ABORT_TASK, &c, 1);
+	CHECK(fx->disk.n_pending == 0 && abort_calls == 1 && abort_unknown == 1,
+	      "same-batch abort: %u held, %u abort() calls", fx->disk.n_pending, abort_calls);
+	CHECK(status_of(c) == STATUS_TASK_ABORTED, "same-batch abort answered 0x%x", status_of(c));
+	fx_free(fx);
+
+	/* The handler ignores the abort and finishes later: success is GOOD,
+	 * failure is TASK ABORTED (not the error of a cut-short call). */
+	new_fixture(true, false);
+	cancel_in_abort = false;
+	uint16_t ok = read_held(6), bad = read_held(7);
+	uint16_t both[] = { ok, bad };
+	tmr(TCMU_TMR_LUN_RESET, both, 2);
+	CHECK(abort_calls == 2 && !fx_result(fx, ok) && !fx_result(fx, bad), "ignored aborts left them running");
+	finish(0, 0);
+	finish(1, -EIO);
+	CHECK_GOOD(fx, ok);
+	CHECK(status_of(bad) == STATUS_TASK_ABORTED, "failed aborted command answered 0x%x", status_of(bad));
+	fx_free(fx);
+
+	/* A multi-step emulation stops at the step in progress: an emulated
+	 * WRITE SAME of 4 MiB writes four 1 MiB chunks; aborted during the
+	 * first, the second never starts, even though the first succeeds. */
+	new_fixture(true, false);
+	cancel_in_abort = false;
+	uint8_t block[512] = { 7 };
+	cdb_rw16(cdb, OP_WRITE_SAME_16, 0, 8192);
+	uint16_t v = fx_run(fx, cdb, sizeof(block), block);
+	CHECK(fx->disk.n_pending == 1, "WRITE SAME's first write held (%u)", fx->disk.n_pending);
+	tmr(TCMU_TMR_ABORT_TASK, &v, 1);
+	finish(0, 0);
+	CHECK(fx->disk.n_pending == 1, "WRITE SAME went on after its abort (%u writes)", fx->disk.n_pending);
+	CHECK(status_of(v) == STATUS_TASK_ABORTED, "aborted WRITE SAME answered 0x%x", status_of(v));
+	fx_free(fx);
+
+	/* And an emulated FUA write (write cache on, no native FUA: write,
+	 * then flush) does not flush after its abort. */
+	new_fixture(true, true);
+	cancel_in_abort = false;
+	uint8_t data[512] = { 1 };
+	cdb_rw10(cdb, OP_WRITE_10, 9, 1);
+	cdb[1] = 0x08; /* FUA: memdisk has no native FUA, so write then flush */
+	uint16_t w = fx_run(fx, cdb, 512, data);
+	CHECK(fx->disk.n_pending == 1 && fx->disk.pending[0].is_write, "FUA write held");
+	tmr(TCMU_TMR_ABORT_TASK, &w, 1);
+	finish(0, 0);
+	CHECK(fx->disk.n_pending == 1, "flush issued after the abort");
+	CHECK(status_of(w) == STATUS_TASK_ABORTED, "aborted FUA write answered 0x%x", status_of(w));
+	fx_free(fx);
+
+	/* Queued in the library (the second COMPARE AND WRITE waits for the
+	 * LUN's lock): aborted, it ends without a handler call of its own. */
+	new_fixture(true, false);
+	uint8_t caw_data[1024] = { 0 };
+	memset(cdb, 0, sizeof(cdb));
+	cdb[0] = OP_COMPARE_AND_WRITE;
+	cdb[13] = 1;
+	uint16_t caw1 = fx_run(fx, cdb, sizeof(caw_data), caw_data);
+	uint16_t caw2 = fx_run(fx, cdb, sizeof(caw_data), caw_data);
+	CHECK(fx->disk.n_pending == 1, "one COMPARE AND WRITE at a time (%u)", fx->disk.n_pending);
+	tmr(TCMU_TMR_ABORT_TASK, &caw2, 1);
+	CHECK(abort_calls == 1 && abort_unknown == 1, "abort() for the queued command: ignored by the handler");
+	finish(0, 0); /* caw1's read: it goes on to its write */
+	CHECK(fx->disk.n_pending == 2 && fx->disk.pending[1].is_write, "caw1 writes");
+	finish(1, 0);
+	CHECK_GOOD(fx, caw1);
+	CHECK(fx->disk.n_pending == 2, "the aborted COMPARE AND WRITE reached the handler");
+	CHECK(status_of(caw2) == STATUS_TASK_ABORTED, "queued aborted command answered 0x%x", status_of(caw2));
+	fx_free(fx);
+
+	/* Hostile TMR entries: a count far beyond the entry, and an entry
+	 * shorter than a TMR header.  Read within bounds (ASan), the device
+	 * goes on serving. */
+	new_fixture(true, false);
+	uint16_t h1 = read_held(8);
+	struct tcmu_tmr_entry *t = ringsim_put_tmr(&fx->sim, TCMU_TMR_LUN_RESET, &h1, 1);
+	t->cmd_cnt = 0xffffffffu;
+	device_process_ring(fx->dev);
+	CHECK(status_of(h1) == STATUS_TASK_ABORTED, "the one id the entry holds is still read");
+	ringsim_put_entry(&fx->sim, TCMU_OP_TMR, 16);
+	device_process_ring(fx->dev);
+	CHECK(!fx->dev->ring.broken, "a short TMR entry broke the ring");
+	fx->disk.async = false;
+	uint16_t after = read_held(9);
+	CHECK_GOOD(fx, after);
+	fx_free(fx);
+
+	/* A handler without abort(): the command is marked, runs to its end. */
+	new_fixture(false, false);
+	uint16_t n = read_held(10);
+	tmr(TCMU_TMR_LUN_RESET, &n, 1);
+	CHECK(abort_calls == 0 && !fx_result(fx, n), "no abort(): nothing is cut short");
+	finish(0, 0);
+	CHECK_GOOD(fx, n);
+	fx_free(fx);
+
+	return test_exit();
+}
