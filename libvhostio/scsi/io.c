@@ -149,6 +149,10 @@ void scsi_complete(struct vhostio_io *io, const struct vhostio_scsi_status *st, 
 	 * only those bytes and a residual, not what the data area held before. */
 	if (read_len == UINT32_MAX && st->status == VHOSTIO_SAM_GOOD)
 		read_len = io->data_in_len;
+	if (io->trimmed_iov >= 0) {
+		io->iov[io->trimmed_iov].iov_len = io->trimmed_iov_len;
+		io->trimmed_iov = -1;
+	}
 	/* The io belongs to the transport from here on. */
 	lun->ops->complete(io, st, read_len);
 	if (caw_next)
@@ -168,7 +172,7 @@ bool scsi_finish_if_aborted(struct vhostio_io *io)
 
 uint32_t vhostio_io_flags(const struct vhostio_io *io)
 {
-	return io->flags;
+	return io->flags | (scsi_io_aborted(io) ? VHOSTIO_IO_ABORTED : 0);
 }
 
 static void flush_after_write(struct vhostio_io *io)

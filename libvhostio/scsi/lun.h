@@ -71,6 +71,11 @@ struct vhostio_io {
 	/* Atomic: a task management function aborted the command (set by the
 	 * transport, scsi_io_mark_aborted()).  It runs no further step. */
 	bool aborted;
+	/* The iov the transfer ends inside, shortened for the handler
+	 * (-1: none), and its length as the transport gave it: restored when
+	 * the command ends, so the transport sees its whole buffer again. */
+	int32_t trimmed_iov;
+	size_t trimmed_iov_len;
 
 	/* Queue link: the transport's queues, or the LUN's COMPARE AND WRITE
 	 * waiters (never both at once). */
@@ -215,6 +220,7 @@ static inline void scsi_io_reset(struct vhostio_io *io)
 	io->holds_caw_lock = false;
 	io->data_in_len = UINT32_MAX;
 	io->aborted = false;
+	io->trimmed_iov = -1;
 	io->next = NULL;
 }
 

@@ -174,8 +174,11 @@ static int trim_iovs(struct vhostio_io *io, uint64_t length)
 {
 	uint32_t n = 0;
 	for (uint64_t left = length; n < io->cmd.iov_cnt && left; n++) {
-		if (io->iov[n].iov_len > left)
+		if (io->iov[n].iov_len > left) {
+			io->trimmed_iov = (int32_t)n;
+			io->trimmed_iov_len = io->iov[n].iov_len;
 			io->iov[n].iov_len = (size_t)left;
+		}
 		left -= io->iov[n].iov_len;
 	}
 	return (int)n;

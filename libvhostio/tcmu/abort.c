@@ -59,61 +59,78 @@ static const char *tmr_name(uint8_t type)
 	}
 }
 
-static struct device_io *find_inflight(struct vhostio_device *dev, uint16_t cmd_id)
-{
-	for (struct device_io *d = dev->inflight; d; d = d->inflight_next)
-		if ((uint16_t)d->io.cmd.tag == cmd_id)
-			return d;
-	return NULL;
-}
-
-void device_abort_locked(struct vhostio_device *dev, struct device_io **list)
+void device_abort_locked(struct vhostio_device *dev, struct abort_batch *b)
 {
 	const struct vhostio_ring *ring = &dev->ring;
-	unsigned found = 0;
-	char ids[80] = "";
-	size_t used = 0;
 	bool tell_handler = dev->opened && dev->handler->abort;
+	uint64_t named[65536 / 64];
 
-	for (uint32_t i = 0; i < ring->tmr_cnt; i++) {
-		/* Not in flight: completed by us before the kernel saw it, or an
-		 * id the kernel never gave us (a hostile ring).  Nothing to do. */
-		struct device_io *d = find_inflight(dev, ring->tmr_ids[i]);
-		if (!d || scsi_io_aborted(&d->io))
+	/* One pass over the in-flight list against a bitmap of the ids, so a
+	 * hostile entry with millions of ids costs no more than one scan
+	 * (duplicates fold away). */
+	memset(named, 0, sizeof(named));
+	for (uint32_t i = 0; i < ring->tmr_cnt; i++)
+		named[ring->tmr_ids[i] / 64] |= 1ull << (ring->tmr_ids[i] % 64);
+	unsigned found = 0;
+	for (struct device_io *d = dev->inflight; d; d = d->inflight_next) {
+		uint16_t id = (uint16_t)d->io.cmd.tag;
+		/* Not named, or already aborted by an earlier TMR.  An id not in
+		 * flight at all (completed before the kernel saw it, or a lie)
+		 * simply matches nothing. */
+		if (!(named[id / 64] & (1ull << (id % 64))) || scsi_io_aborted(&d->io))
 			continue;
 		scsi_io_mark_aborted(&d->io);
 		found++;
-		if (used < sizeof(ids)) {
-			int n = snprintf(ids + used, sizeof(ids) - used, "%s%u", used ? " " : "", ring->tmr_ids[i]);
-			used = n < 0 ? sizeof(ids) : used + (size_t)n;
-		}
+		if (b->n_ids < sizeof(b->ids) / sizeof(b->ids[0]))
+			b->ids[b->n_ids] = id;
+		b->n_ids++;
 		if (tell_handler && !d->abort_pinned) {
 			d->abort_pinned = true;
 			d->put_when_unpinned = false;
-			d->abort_next = *list;
-			*list = d;
+			d->abort_next = b->list;
+			b->list = d;
 		}
 	}
 	dev->stats.aborted += found;
-	/* Rare, and worth knowing about; a flood of them is rate-limited. */
-	log_ratelimited_dev(dev, VHOSTIO_LOG_INFO, "%s: %u command(s) named, %u in flight aborted%s%s%s",
-			    tmr_name(ring->tmr_type), ring->tmr_cnt, found, found ? " (cmd_id " : "", ids,
-			    found ? (used >= sizeof(ids) ? " ...)" : ")") : "");
+	b->tmrs++;
+	b->last_type = ring->tmr_type;
+	b->named += ring->tmr_cnt;
 }
 
-void device_deliver_aborts(struct vhostio_device *dev, struct device_io *list)
+void device_deliver_aborts(struct vhostio_device *dev, struct abort_batch *b)
 {
-	while (list) {
-		struct device_io *d = list;
-		list = d->abort_next;
+	if (!b->tmrs)
+		return;
+	/* Rare, and worth knowing about; a flood of them is rate-limited. */
+	char ids[96] = "";
+	size_t used = 0;
+	unsigned shown = b->n_ids < sizeof(b->ids) / sizeof(b->ids[0]) ? b->n_ids : sizeof(b->ids) / sizeof(b->ids[0]);
+	for (unsigned i = 0; i < shown && used < sizeof(ids); i++) {
+		int n = snprintf(ids + used, sizeof(ids) - used, "%s%u", i ? " " : "", b->ids[i]);
+		used = n < 0 ? sizeof(ids) : used + (size_t)n;
+	}
+	log_ratelimited_dev(dev, VHOSTIO_LOG_INFO, "%s%s: %u command(s) named, %u in flight aborted%s%s%s",
+			    tmr_name(b->last_type), b->tmrs > 1 ? " (and earlier TMRs)" : "", b->named, b->n_ids,
+			    b->n_ids ? " (cmd_id " : "", ids, b->n_ids ? (shown < b->n_ids ? " ...)" : ")") : "");
+
+	/* Steps that completions made inside abort() start are queued and run
+	 * after it, never inside the handler's callback. */
+	device_enter_callback();
+	while (b->list) {
+		struct device_io *d = b->list;
+		b->list = d->abort_next;
 		/* The io stays ours until unpinned, even if the handler completes
 		 * it from another thread while this runs. */
 		dev->handler->abort(dev, &d->io);
 		pthread_mutex_lock(&dev->lock);
 		d->abort_pinned = false;
 		d->abort_next = NULL;
-		if (d->put_when_unpinned)
+		if (d->put_when_unpinned) {
+			d->put_when_unpinned = false;
 			device_io_put(dev, &d->io);
+		}
 		pthread_mutex_unlock(&dev->lock);
 	}
+	device_leave_callback();
+	device_run_deferred(dev);
 }

@@ -205,6 +205,10 @@ int device_io_grow_iovs(struct vhostio_io *io, uint32_t n);
 void device_run_step(struct vhostio_io *io, io_step_fn step);
 /* Run the steps queued for the command thread. */
 void device_run_deferred(struct vhostio_device *dev);
+/* Around a handler callback the library makes outside a step (abort()):
+ * steps that completions start meanwhile are queued, not run inside it. */
+void device_enter_callback(void);
+void device_leave_callback(void);
 /* Finish a command whose ring entry was refused, or that cannot run. */
 void device_fail(struct vhostio_io *io, const struct vhostio_scsi_status *st);
 /* The in-flight list; caller holds dev->lock. */
@@ -265,13 +269,21 @@ void device_watchdog(struct vhostio_device *dev, uint64_t now_ns);
  * commands (attrib/tmr_notification), if this kernel can.  Logged.
  */
 void device_enable_tmr_notification(struct vhostio_device *dev);
+/* What the TMRs of one fetch batch did, for the handler and the log. */
+struct abort_batch {
+	struct device_io *list;  /* pinned for the handler's abort() */
+	unsigned tmrs, named, n_ids;
+	uint8_t last_type;
+	uint16_t ids[8];         /* the first aborted cmd_ids, for the log */
+};
 /*
  * The ring held a TMR naming ring->tmr_ids: mark those in flight aborted
- * and pin each for the handler's abort(), adding it to *list.  Caller
+ * and pin each for the handler's abort(), recording it in *b.  Caller
  * holds dev->lock.
  */
-void device_abort_locked(struct vhostio_device *dev, struct device_io **list);
-/* Call the handler's abort() for each, then unpin (command thread, no lock). */
-void device_deliver_aborts(struct vhostio_device *dev, struct device_io *list);
+void device_abort_locked(struct vhostio_device *dev, struct abort_batch *b);
+/* Log the batch's TMRs, call the handler's abort() for each pinned io,
+ * unpin them (command thread, without the lock). */
+void device_deliver_aborts(struct vhostio_device *dev, struct abort_batch *b);
 
 #endif

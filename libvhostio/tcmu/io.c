@@ -179,9 +179,21 @@ void device_run_deferred(struct vhostio_device *dev)
 		io_step_fn step = dio->queued_step;
 		dio->queued_step = NULL;
 		step_depth++;
-		step(io);
+		/* Aborted while the step waited in the queue: it does not start. */
+		if (!scsi_finish_if_aborted(io))
+			step(io);
 		step_depth--;
 	}
+}
+
+void device_enter_callback(void)
+{
+	step_depth++;
+}
+
+void device_leave_callback(void)
+{
+	step_depth--;
 }
 
 void device_run_step(struct vhostio_io *io, io_step_fn step)
@@ -191,7 +203,8 @@ void device_run_step(struct vhostio_io *io, io_step_fn step)
 
 	if (here && step_depth == 0) {
 		step_depth++;
-		step(io);
+		if (!scsi_finish_if_aborted(io))
+			step(io);
 		step_depth--;
 		device_run_deferred(dev);
 		return;
@@ -247,11 +260,18 @@ static void complete_into_ring(struct vhostio_io *io, const struct vhostio_scsi_
 {
 	struct vhostio_device *dev = device_of(io);
 
-	scrub_unanswered_data_in(io, st, read_len);
-
 	struct device_io *dio = device_io_of(io);
 	pthread_mutex_lock(&dev->lock);
+	if (dio->put_when_unpinned) {
+		/* Completed twice (a handler that finished it from abort() and
+		 * again on its own): the first answer stands. */
+		pthread_mutex_unlock(&dev->lock);
+		log_ratelimited_dev(dev, VHOSTIO_LOG_ERROR, "cmd_id %u completed twice by the handler; ignored",
+				    io->cmd.tag);
+		return;
+	}
 	device_inflight_remove(dev, dio);
+	scrub_unanswered_data_in(io, st, read_len);
 	ring_complete(&dev->ring, (uint16_t)io->cmd.tag, st, read_len, scsi_lun_descriptor_sense(&dev->lun));
 	if (dio->abort_pinned)
 		dio->put_when_unpinned = true; /* the handler's abort() still runs */

@@ -61,9 +61,9 @@ enum { FETCH_BATCH = 32 };
  * entry to fail.  Returns how many were taken.
  */
 static unsigned fetch_batch(struct vhostio_device *dev, struct vhostio_io **ios,
-			    enum ring_fetch_result *results, struct device_io **aborts)
+			    enum ring_fetch_result *results, struct abort_batch *aborts, bool *more)
 {
-	unsigned n = 0;
+	unsigned n = 0, tmrs = 0;
 	bool out_of_memory = false;
 	uint64_t now = clock_now_ns(); /* one clock read per batch, for the watchdog */
 
@@ -88,9 +88,18 @@ static unsigned fetch_batch(struct vhostio_device *dev, struct vhostio_io **ios,
 		}
 		if (r == RING_TMR) {
 			/* Marked here, in ring order: every command the TMR names
-			 * was fetched before it, none fetched after it is meant. */
+			 * was fetched before it, none fetched after it is meant.
+			 * (A TMR the kernel had to park for ring space names ids
+			 * as they were then; an id is reused only after the
+			 * 16-bit allocator wraps.) */
 			device_io_put(dev, io);
 			device_abort_locked(dev, aborts);
+			/* TMRs count toward the batch: a ring full of them is not
+			 * drained in one hold of the lock. */
+			if (++tmrs + n >= FETCH_BATCH) {
+				*more = true;
+				break;
+			}
 			continue;
 		}
 		if (r == RING_CMD && io->cmd.iov_cnt > dio->iov_cap) {
@@ -172,8 +181,9 @@ int device_process_ring(struct vhostio_device *dev)
 
 	device_run_deferred(dev);
 	while (!__atomic_load_n(&dev->paused, __ATOMIC_ACQUIRE)) {
-		struct device_io *aborts = NULL;
-		unsigned n = fetch_batch(dev, ios, results, &aborts);
+		struct abort_batch aborts = { 0 };
+		bool more = false;
+		unsigned n = fetch_batch(dev, ios, results, &aborts, &more);
 		taken += (int)n;
 		dev->stats.commands += n;
 		for (unsigned i = 0; i < n; i++) {
@@ -185,11 +195,8 @@ int device_process_ring(struct vhostio_device *dev)
 		}
 		/* After the batch's own commands: an aborted one among them has
 		 * ended at dispatch without reaching the handler. */
-		if (aborts) {
-			device_deliver_aborts(dev, aborts);
-			device_run_deferred(dev);
-		}
-		if (n == 0)
+		device_deliver_aborts(dev, &aborts);
+		if (n == 0 && !more)
 			break;
 	}
 	if (dev->opened && dev->handler->end_batch && !dev->n_workers)

@@ -254,6 +254,9 @@ static bool parse_tmr(struct vhostio_ring *ring, uint32_t pos, uint32_t len)
 				pos, cnt, fits, fits);
 		cnt = fits;
 	}
+	/* cmd_ids are 16 bits: more than that many cannot all be distinct. */
+	if (cnt > 65536)
+		cnt = 65536;
 	if (cnt > ring->tmr_cap) {
 		uint16_t *ids = realloc(ring->tmr_ids, (size_t)cnt * sizeof(*ids));
 		if (!ids) {

@@ -97,6 +97,9 @@ enum vhostio_capability {
 /* Flags of a data request, from vhostio_io_flags(). */
 enum vhostio_io_flag {
 	VHOSTIO_IO_FUA = 1u << 0, /* write: durable before completion (native FUA only) */
+	/* The initiator aborted the command (libvhostio 1.4): finish it soon.
+	 * Set at any time from another thread; see abort(). */
+	VHOSTIO_IO_ABORTED = 1u << 1,
 };
 
 /* A byte range of the device, for unmap. */
@@ -222,18 +225,25 @@ struct vhostio_handler {
 	/* ---- appended in libvhostio 1.4 (API version 1 still) ---- */
 
 	/*
-	 * The initiator aborted the command behind 'io' (ABORT TASK, a LUN
-	 * reset, ...), and the kernel waits for its answer before it can
-	 * report the task management function done.  Cut short what you are
-	 * doing for it if you can and complete it (-ECANCELED, or whatever
-	 * result it has): the library answers TASK ABORTED unless it had
-	 * finished successfully, and starts no further step for it.  Called
-	 * on the device's command thread; in the PARALLEL model possibly
-	 * while a data callback for 'io' still runs on a worker.  'io' may
-	 * be one you have already completed, or one the library never handed
-	 * you (it was still queued): ignore it then.  It stays valid until
-	 * abort() returns, even if you complete it meanwhile from another
-	 * thread.  NULL: aborted commands end when the handler completes them.
+	 * A hint: the initiator aborted the command behind 'io' (ABORT TASK
+	 * or a LUN reset), and the kernel cannot report the task management
+	 * function done until the command is answered.  Cut short what you
+	 * are doing for it if you can.  The io is still completed exactly
+	 * once, as always: by your data callback's return value, or, for an
+	 * io you hold after VHOSTIO_IO_ASYNC, by vhostio_io_complete*() once
+	 * your I/O into its buffers has stopped (-ECANCELED, or its result).
+	 * Never complete from here an io whose data callback has not
+	 * returned.  The library answers TASK ABORTED unless the command
+	 * finished successfully, and starts no further step for it.
+	 *
+	 * Called on the device's command thread, outside any callback of
+	 * the SERIALIZE model; in the PARALLEL model possibly while a data
+	 * callback for 'io' runs, or just before it starts: a handler that
+	 * can block records the io first, then tests VHOSTIO_IO_ABORTED in
+	 * vhostio_io_flags(), which is set before abort() is called.  'io'
+	 * may be one you already completed or never received: ignore it
+	 * then.  It stays valid until abort() returns.  NULL: aborted
+	 * commands end when the handler completes them.
 	 */
 	void (*abort)(struct vhostio_device *dev, struct vhostio_io *io);
 };

@@ -7,6 +7,7 @@
  * cmd_cnt change nothing.  A handler without abort() is unaffected.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,6 +77,36 @@ static void tmr(uint8_t type, const uint16_t *ids, uint32_t cnt)
 {
 	CHECK(ringsim_put_tmr(&fx->sim, type, ids, cnt) != NULL, "no room for the TMR");
 	device_process_ring(fx->dev);
+}
+
+/* fetch_hook: once, complete held request 0 from another thread just
+ * before the fetch that will find the TMR, so that its next step waits in
+ * the deferred queue when the abort is marked. */
+static bool complete_before_fetch;
+static void *complete_elsewhere(void *arg)
+{
+	(void)arg;
+	finished[0] = true;
+	vhostio_io_complete(fx->disk.pending[0].io, 0);
+	return NULL;
+}
+static void hook_complete_first(struct vhostio_device *dev)
+{
+	(void)dev;
+	if (!complete_before_fetch)
+		return;
+	complete_before_fetch = false;
+	pthread_t t;
+	pthread_create(&t, NULL, complete_elsewhere, NULL);
+	pthread_join(t, NULL);
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
 }
 
 int main(void)
@@ -212,6 +243,66 @@ int main(void)
 	fx->disk.async = false;
 	uint16_t after = read_held(9);
 	CHECK_GOOD(fx, after);
+	fx_free(fx);
+
+	/* A READ into a buffer larger than its transfer (the handler sees a
+	 * trimmed iov), aborted: all of the buffer is zeroed, not only the
+	 * part the handler was given. */
+	new_fixture(true, false);
+	cdb_rw10(cdb, OP_READ_10, 11, 1);
+	uint16_t big = ringsim_submit(&fx->sim, cdb, 4096, NULL);
+	device_process_ring(fx->dev);
+	CHECK(fx->disk.n_pending == 1 && fx->disk.pending[0].length == 512, "trimmed READ held");
+	tmr(TCMU_TMR_ABORT_TASK, &big, 1);
+	CHECK(status_of(big) == STATUS_TASK_ABORTED, "aborted trimmed READ answered 0x%x", status_of(big));
+	CHECK(all_zero(ringsim_data(&fx->sim, big), 4096), "stale bytes left past the trimmed transfer");
+	fx_free(fx);
+
+	/* The next step already queued (its handler call completed on another
+	 * thread) when the TMR is read: it does not start. */
+	new_fixture(true, false);
+	cancel_in_abort = false;
+	cdb_rw16(cdb, OP_WRITE_SAME_16, 0, 8192);
+	uint16_t ws = fx_run(fx, cdb, sizeof(block), block);
+	CHECK(fx->disk.n_pending == 1, "WRITE SAME's first write held");
+	fx->dev->fetch_hook = hook_complete_first;
+	complete_before_fetch = true;
+	tmr(TCMU_TMR_ABORT_TASK, &ws, 1);
+	fx->dev->fetch_hook = NULL;
+	CHECK(fx->disk.n_pending == 1, "a queued step ran after the abort (%u writes)", fx->disk.n_pending);
+	CHECK(status_of(ws) == STATUS_TASK_ABORTED, "WRITE SAME aborted with a step queued answered 0x%x",
+	      status_of(ws));
+	fx_free(fx);
+
+	/* The handler can see the abort in the io's flags (a PARALLEL handler
+	 * that records the io after abort() ran); a second TMR naming it does
+	 * not call abort() again. */
+	new_fixture(true, false);
+	cancel_in_abort = false;
+	uint16_t seen = read_held(12);
+	CHECK(!(vhostio_io_flags(fx->disk.pending[0].io) & VHOSTIO_IO_ABORTED), "flag set before any TMR");
+	tmr(TCMU_TMR_ABORT_TASK, &seen, 1);
+	CHECK(vhostio_io_flags(fx->disk.pending[0].io) & VHOSTIO_IO_ABORTED, "VHOSTIO_IO_ABORTED not set");
+	tmr(TCMU_TMR_LUN_RESET, &seen, 1);
+	CHECK(abort_calls == 1, "abort() called %u times for one command", abort_calls);
+	finish(0, -ECANCELED);
+	CHECK(status_of(seen) == STATUS_TASK_ABORTED, "answered 0x%x", status_of(seen));
+	fx_free(fx);
+
+	/* A TMR naming every possible id, many twice over: one pass, the held
+	 * command aborted once, the others untouched. */
+	new_fixture(true, false);
+	uint16_t keep = read_held(13), victim = read_held(14);
+	enum { MANY = 3000 };
+	static uint16_t many[MANY];
+	for (unsigned i = 0; i < MANY; i++)
+		many[i] = (uint16_t)(i % 1000 + 100);
+	many[MANY - 1] = victim;
+	tmr(TCMU_TMR_LUN_RESET, many, MANY);
+	CHECK(abort_calls == 1 && status_of(victim) == STATUS_TASK_ABORTED && !fx_result(fx, keep),
+	      "big TMR: %u abort() calls", abort_calls);
+	finish(0, 0);
+	CHECK_GOOD(fx, keep);
 	fx_free(fx);
 
 	/* A handler without abort(): the command is marked, runs to its end. */

@@ -86,9 +86,12 @@ static bool swallows(struct vhostio_device *dev, struct vhostio_io *io, size_t l
 	if (d->hang < 0 || offset / bs > (uint64_t)d->hang || (uint64_t)d->hang >= (offset + length + bs - 1) / bs)
 		return false;
 	pthread_mutex_lock(&d->lock);
-	if (d->n_held < sizeof(d->held) / sizeof(d->held[0]))
+	bool room = d->n_held < sizeof(d->held) / sizeof(d->held[0]);
+	if (room)
 		d->held[d->n_held++] = io;
 	pthread_mutex_unlock(&d->lock);
+	if (!room)
+		return false; /* served, rather than swallowed beyond recall */
 	vhostio_device_log(dev, VHOSTIO_LOG_INFO, "delay: swallowed a %zu-byte request at block %llu", length,
 			   (unsigned long long)(offset / bs));
 	return true;
