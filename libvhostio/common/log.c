@@ -76,14 +76,16 @@ void vhostio_log(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
-bool log_ratelimit_ok(struct log_ratelimit *rl, uint64_t now_ns, unsigned burst, uint64_t interval_ns,
-		      unsigned *suppressed)
+/* log_ratelimit_ok() on the two words of a limit, wherever they live: a struct log_ratelimit inside the
+ * library, or a plugin's struct vhostio_ratelimit (<vhostio/handler.h>). */
+static bool ratelimit_pass(uint64_t *state, unsigned *missed, uint64_t now_ns, unsigned burst, uint64_t interval_ns,
+			   unsigned *suppressed)
 {
 	*suppressed = 0;
 	if (interval_ns) {
 		/* Only equality matters: the number wraps after 2^32 intervals. */
 		uint64_t interval = (uint32_t)(now_ns / interval_ns);
-		uint64_t old = __atomic_load_n(&rl->state, __ATOMIC_RELAXED);
+		uint64_t old = __atomic_load_n(state, __ATOMIC_RELAXED);
 		for (;;) {
 			uint64_t next;
 			if (old >> 32 != interval)
@@ -91,15 +93,42 @@ bool log_ratelimit_ok(struct log_ratelimit *rl, uint64_t now_ns, unsigned burst,
 			else if ((uint32_t)old < burst)
 				next = old + 1; /* < burst <= UINT32_MAX: never carries into the interval */
 			else {
-				__atomic_fetch_add(&rl->missed, 1, __ATOMIC_RELAXED);
+				__atomic_fetch_add(missed, 1, __ATOMIC_RELAXED);
 				return false;
 			}
 			/* A failed CAS reloads 'old': another thread passed or a new interval began. */
-			if (__atomic_compare_exchange_n(&rl->state, &old, next, true, __ATOMIC_RELAXED,
-							__ATOMIC_RELAXED))
+			if (__atomic_compare_exchange_n(state, &old, next, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 				break;
 		}
 	}
-	*suppressed = __atomic_exchange_n(&rl->missed, 0, __ATOMIC_RELAXED);
+	*suppressed = __atomic_exchange_n(missed, 0, __ATOMIC_RELAXED);
+	return true;
+}
+
+bool log_ratelimit_ok(struct log_ratelimit *rl, uint64_t now_ns, unsigned burst, uint64_t interval_ns,
+		      unsigned *suppressed)
+{
+	return ratelimit_pass(&rl->state, &rl->missed, now_ns, burst, interval_ns, suppressed);
+}
+
+static void log_emit(int level, const char *prefix, const char *fmt, ...) VHOSTIO_PRINTF(3, 4);
+static void log_emit(int level, const char *prefix, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_emitv(level, prefix, fmt, ap);
+	va_end(ap);
+}
+
+bool log_ratelimited_emitv(uint64_t *state, unsigned *missed, int level, const char *prefix, const char *fmt,
+			   va_list ap)
+{
+	unsigned dropped;
+	if (level < VHOSTIO_LOG_ERROR || !log_enabled(level) ||
+	    !ratelimit_pass(state, missed, clock_now_ns(), LOG_RATELIMIT_BURST, LOG_RATELIMIT_INTERVAL_NS, &dropped))
+		return false;
+	if (dropped)
+		log_emit(level, prefix, LOG_SUPPRESSED_FMT, dropped);
+	log_emitv(level, prefix, fmt, ap);
 	return true;
 }

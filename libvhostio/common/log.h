@@ -53,6 +53,9 @@ void log_emitv(int level, const char *prefix, const char *fmt, va_list ap) VHOST
  *
  * Not for messages about the daemon's own state (start, stop, a device
  * added or removed): those are rare and each one matters.
+ *
+ * Handler plugins get the same limit, on state of their own, through the
+ * public vhostio_device_log_ratelimited() (<vhostio/handler.h>).
  */
 struct log_ratelimit {
 	uint64_t state;     /* interval number (low 32 bits of now / interval) << 32 | messages passed in it */
@@ -72,6 +75,19 @@ struct log_ratelimit {
 bool log_ratelimit_ok(struct log_ratelimit *rl, uint64_t now_ns, unsigned burst, uint64_t interval_ns,
 		      unsigned *suppressed);
 
+/* The line that precedes the first message to pass after some were dropped. */
+#define LOG_SUPPRESSED_FMT "%u similar messages suppressed"
+
+/*
+ * Rate-limited log_emitv() on the words of a limit held elsewhere (the
+ * public struct vhostio_ratelimit of vhostio_device_log_ratelimited()):
+ * LOG_RATELIMIT_BURST per LOG_RATELIMIT_INTERVAL_NS, as the macros below.
+ * A level that is not enabled uses up nothing.  true: the message was
+ * emitted, after a LOG_SUPPRESSED_FMT line when some had been dropped.
+ */
+bool log_ratelimited_emitv(uint64_t *state, unsigned *missed, int level, const char *prefix, const char *fmt,
+			   va_list ap) VHOSTIO_PRINTF(5, 0);
+
 /* One rate limit per call site, LOG_RATELIMIT_BURST per LOG_RATELIMIT_INTERVAL_NS. */
 #define LOG_RATELIMITED_(level, emit_dropped, emit)                                                         \
 	do {                                                                                                \
@@ -86,12 +102,12 @@ bool log_ratelimit_ok(struct log_ratelimit *rl, uint64_t now_ns, unsigned burst,
 	} while (0)
 /* vhostio_log(level, fmt, ...), rate-limited. */
 #define log_ratelimited(level, ...)                                                                         \
-	LOG_RATELIMITED_(level, vhostio_log(level, "%u similar messages suppressed", log_dropped_),         \
+	LOG_RATELIMITED_(level, vhostio_log(level, LOG_SUPPRESSED_FMT, log_dropped_),                       \
 			 vhostio_log(level, __VA_ARGS__))
 /* vhostio_device_log(dev, level, fmt, ...), rate-limited (<vhostio/handler.h> declares it). */
 #define log_ratelimited_dev(dev, level, ...)                                                                \
 	LOG_RATELIMITED_(level,                                                                             \
-			 vhostio_device_log(dev, level, "%u similar messages suppressed", log_dropped_),    \
+			 vhostio_device_log(dev, level, LOG_SUPPRESSED_FMT, log_dropped_),                  \
 			 vhostio_device_log(dev, level, __VA_ARGS__))
 
 #endif

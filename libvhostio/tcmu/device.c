@@ -93,6 +93,16 @@ void vhostio_device_log(const struct vhostio_device *dev, int level, const char 
 	va_end(ap);
 }
 
+int vhostio_device_log_ratelimited(const struct vhostio_device *dev, struct vhostio_ratelimit *rl, int level,
+				   const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	bool logged = log_ratelimited_emitv(&rl->state, &rl->missed, level, dev ? dev->info.name : NULL, fmt, ap);
+	va_end(ap);
+	return logged;
+}
+
 /* ---- the handler ---- */
 
 int device_open_handler(struct vhostio_device *dev)

@@ -185,7 +185,7 @@ missing=$(comm -23 "$T/abi.expected" "$T/lib.syms" | tr '\n' ' ')
 extra=$(comm -13 "$T/abi.expected" "$T/lib.syms" | tr '\n' ' ')
 check "every symbol of libvhostio/vhostio.abi is exported at its node${missing:+ (missing: $missing)}" test -z "$missing"
 check "every export is recorded in libvhostio/vhostio.abi${extra:+ (unrecorded: $extra)}" test -z "$extra"
-for node in VHOSTIO_0.1 VHOSTIO_1.0 VHOSTIO_1.1 VHOSTIO_1.2 VHOSTIO_1.3; do
+for node in VHOSTIO_0.1 VHOSTIO_1.0 VHOSTIO_1.1 VHOSTIO_1.2 VHOSTIO_1.3 VHOSTIO_1.4; do
 	check "version node $node is defined" sh -c "readelf -V -W '$real' | grep -qE 'Name: $node\$'"
 	check "symbols are exported at $node" grep -q "@@$node\$" "$T/lib.syms"
 done

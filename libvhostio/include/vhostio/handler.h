@@ -314,6 +314,45 @@ VHOSTIO_EXPORT void vhostio_io_complete_scsi(struct vhostio_io *io,
 VHOSTIO_EXPORT void vhostio_device_log(const struct vhostio_device *dev, int level,
 				       const char *fmt, ...) VHOSTIO_PRINTF(3, 4);
 
+/* ---- Rate-limited logging (VHOSTIO_1.4) ---- */
+
+/*
+ * The state of one rate limit, owned by the caller: a static per call site
+ * (VHOSTIO_DEVICE_LOG_RATELIMITED() makes one), or a member of the
+ * handler's per-device state, so that one failing LUN does not hide
+ * another's errors.  Start it as VHOSTIO_RATELIMIT_INIT (or all zero: a
+ * calloc'd struct is ready); after that its members are the library's,
+ * not to be read or written.  Several threads may use one at the same time.
+ */
+struct vhostio_ratelimit {
+	uint64_t state;
+	uint32_t missed;
+	uint32_t reserved;
+};
+#define VHOSTIO_RATELIMIT_INIT { 0, 0, 0 }
+
+/*
+ * vhostio_device_log(), rate-limited: for messages an initiator can cause
+ * as often as it likes, such as a failed read or write.  Per 'rl', at most
+ * a burst of messages pass per interval, with the library's own policy
+ * (now 10 per 5 s of CLOCK_MONOTONIC, as the kernel's printk_ratelimit();
+ * after a quiet spell up to twice that may pass around an interval's
+ * end); the others are counted, and the next one that passes is preceded
+ * by a line "N similar messages suppressed" at its level.  A message whose
+ * level is not enabled neither logs nor uses up the budget.  Thread-safe
+ * without a lock.  'rl' must not be NULL.  Returns 1 when the message was
+ * logged, 0 when it was not.
+ */
+VHOSTIO_EXPORT int vhostio_device_log_ratelimited(const struct vhostio_device *dev, struct vhostio_ratelimit *rl,
+						  int level, const char *fmt, ...) VHOSTIO_PRINTF(4, 5);
+
+/* vhostio_device_log_ratelimited() with a limit of its own for this call site. */
+#define VHOSTIO_DEVICE_LOG_RATELIMITED(dev, level, ...)                                                    \
+	do {                                                                                               \
+		static struct vhostio_ratelimit vhostio_call_site_rl_ = VHOSTIO_RATELIMIT_INIT;            \
+		(void)vhostio_device_log_ratelimited((dev), &vhostio_call_site_rl_, (level), __VA_ARGS__); \
+	} while (0)
+
 #ifdef __cplusplus
 }
 #endif
