@@ -94,6 +94,12 @@ struct file_lun {
 	unsigned inflight;          /* requests holding an SQE or CQE slot */
 	struct file_req *free_reqs;
 	struct file_req *backlog_head, *backlog_tail; /* waiting for an SQE */
+	/* Per-command errors are the initiator's to cause at will: rate-limited,
+	 * per LUN so that one failing LUN does not hide another's errors. */
+	struct vhostio_ratelimit io_error_rl;    /* a request failed */
+	struct vhostio_ratelimit submit_rl;      /* io_uring_submit() failed */
+	struct vhostio_ratelimit submit_full_rl; /* ... while making room in a full SQ */
+	struct vhostio_ratelimit efd_rl;         /* the ring's eventfd could not be read */
 };
 
 /* ---- config ---- */
@@ -266,10 +272,11 @@ static void req_finish(struct file_lun *lun, struct file_req *req, int result)
 {
 	struct vhostio_io *io = req->io;
 	if (result < 0)
-		vhostio_device_log(lun->dev, VHOSTIO_LOG_WARN, "%s of %zu bytes at offset %" PRIu64 ": %s",
-				   req->op == REQ_READ ? "read" : req->op == REQ_WRITE ? "write"
-								: req->op == REQ_FSYNC ? "flush" : "unmap/zero",
-				   req->length, req->offset, strerror(-result));
+		vhostio_device_log_ratelimited(lun->dev, &lun->io_error_rl, VHOSTIO_LOG_WARN,
+					       "%s of %zu bytes at offset %" PRIu64 ": %s",
+					       req->op == REQ_READ ? "read" : req->op == REQ_WRITE ? "write"
+								    : req->op == REQ_FSYNC ? "flush" : "unmap/zero",
+					       req->length, req->offset, strerror(-result));
 	req_put(lun, req);
 	vhostio_io_complete(io, result);
 }
@@ -372,7 +379,8 @@ static struct io_uring_sqe *get_sqe(struct file_lun *lun)
 		/* The SQ is full: hand it to the kernel to make room. */
 		int ret = io_uring_submit(&lun->ring);
 		if (ret < 0)
-			vhostio_device_log(lun->dev, VHOSTIO_LOG_DEBUG, "io_uring_submit: %s", strerror(-ret));
+			vhostio_device_log_ratelimited(lun->dev, &lun->submit_full_rl, VHOSTIO_LOG_DEBUG,
+						       "io_uring_submit: %s", strerror(-ret));
 		sqe = io_uring_get_sqe(&lun->ring);
 	}
 	return sqe;
@@ -427,7 +435,8 @@ static void submit_queued(struct file_lun *lun)
 		return;
 	int ret = io_uring_submit(&lun->ring);
 	if (ret < 0 && ret != -EAGAIN && ret != -EBUSY)
-		vhostio_device_log(lun->dev, VHOSTIO_LOG_ERROR, "io_uring_submit: %s", strerror(-ret));
+		vhostio_device_log_ratelimited(lun->dev, &lun->submit_rl, VHOSTIO_LOG_ERROR, "io_uring_submit: %s",
+					       strerror(-ret));
 	/* -EAGAIN/-EBUSY: the SQEs stay queued and go with the next submit,
 	 * after completions (which are pending, or the kernel would not say
 	 * busy) have been reaped. */
@@ -533,7 +542,8 @@ static void file_reap(struct vhostio_device *dev, void *arg)
 
 	/* Clear the eventfd first: a CQE posted after this read signals again. */
 	if (read(lun->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		vhostio_device_log(lun->dev, VHOSTIO_LOG_ERROR, "io_uring eventfd: %s", strerror(errno));
+		vhostio_device_log_ratelimited(lun->dev, &lun->efd_rl, VHOSTIO_LOG_ERROR, "io_uring eventfd: %s",
+					       strerror(errno));
 	drain_cqes(lun);
 	drain_backlog(lun);
 	submit_queued(lun);
