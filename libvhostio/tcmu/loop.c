@@ -12,12 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/inotify.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "device.h"
 #include "discovery.h"
+#include "inotify.h"
 #include "log.h"
 #include "scsi_defs.h"
 #include "sense.h"
@@ -238,22 +238,14 @@ static int serve_ready(struct vhostio_device *dev, bool watch)
  */
 static void serial_changed(struct vhostio_device *dev)
 {
-	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	char buf[4096];
 	bool serial = false;
 	ssize_t n;
 
-	while ((n = read(dev->serial_watch_fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t off = 0; off + (ssize_t)sizeof(struct inotify_event) <= n;) {
-			const struct inotify_event *ev = (const struct inotify_event *)(buf + off);
-			if ((size_t)(n - off) - sizeof(*ev) < ev->len)
-				break; /* the kernel writes whole events; be safe anyway */
-			/* Lost events (queue overflow): re-read rather than miss one. */
-			if ((ev->mask & IN_Q_OVERFLOW) ||
-			    (ev->len && strnlen(ev->name, ev->len) < ev->len && strcmp(ev->name, "vpd_unit_serial") == 0))
-				serial = true;
-			off += (ssize_t)(sizeof(*ev) + ev->len);
-		}
-	}
+	/* Read until it is empty (each read returns whole events), so that poll() stops reporting it. */
+	while ((n = read(dev->serial_watch_fd, buf, sizeof(buf))) > 0)
+		if (inotify_names_serial(buf, (size_t)n))
+			serial = true;
 	char text[SCSI_SERIAL_MAX];
 	if (serial && read_configfs_serial(&dev->info, text, sizeof(text)) > 0) {
 		scsi_lun_set_serial(&dev->lun, text);
