@@ -334,3 +334,27 @@ write("virtio", "duplicate-id", bytes([0, 2]) + add([51, 108], 1) + bytes([KICK,
       bytes([USED]) + struct.pack("<HII", 1, 0, 0) + bytes([IDX]) + struct.pack("<H", 2) + bytes([REAP]) + resp + resp)
 write("virtio", "decoders", bytes([1]) + resp + struct.pack("<II", 1, 0) + bytes([1, 5, 0x40, 3, 0, 0, 0, 0]) +
       bytes([1, 255, 0x7F, 0xFF, 9, 9, 9, 9]))
+
+# ---- fuzz-inotify: the bytes of one read() of the serial watch ----
+IN_MODIFY, IN_CLOSE_WRITE, IN_IGNORED, IN_Q_OVERFLOW = 0x2, 0x8, 0x8000, 0x4000
+
+
+def ev(mask, name=b"", length=None, wd=1):
+    """struct inotify_event; length defaults to the name NUL-padded to 16 bytes, as the kernel pads it."""
+    if length is None:
+        length = (len(name) + 16) // 16 * 16 if name else 0
+    return struct.pack("<iIII", wd, mask, 0, length) + name.ljust(length, b"\0")[:length]
+
+
+write("inotify", "serial-modify", ev(IN_MODIFY, b"vpd_unit_serial"))
+write("inotify", "serial-close-write", ev(IN_CLOSE_WRITE, b"vpd_unit_serial", 32))
+write("inotify", "overflow", ev(IN_Q_OVERFLOW, wd=-1))
+write("inotify", "several", ev(IN_MODIFY, b"naa") + ev(IN_CLOSE_WRITE, b"company_id") + ev(IN_IGNORED) +
+      ev(IN_CLOSE_WRITE, b"vpd_unit_serial"))
+write("inotify", "other-names", ev(IN_MODIFY, b"vpd_unit_serial2") + ev(IN_MODIFY, b"xvpd_unit_serial") +
+      ev(IN_MODIFY, b"vpd_unit_seria"))
+write("inotify", "no-nul", ev(IN_MODIFY, b"vpd_unit_serial", 15))
+write("inotify", "odd-length", ev(IN_MODIFY, b"x", 3) + ev(IN_MODIFY, b"vpd_unit_serial"))
+write("inotify", "len-past-end", ev(IN_MODIFY, b"vpd_unit_serial")[:-4])
+write("inotify", "len-huge", struct.pack("<iIII", 1, IN_MODIFY, 0, 0xFFFFFFF0) + ev(IN_MODIFY, b"vpd_unit_serial"))
+write("inotify", "truncated-header", ev(IN_MODIFY, b"naa") + ev(IN_MODIFY, b"vpd_unit_serial")[:10])
