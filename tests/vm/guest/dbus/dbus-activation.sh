@@ -9,20 +9,9 @@
 set -u
 . "$(dirname "$0")/../lib/lib-lio.sh"
 . "$(dirname "$0")/../lib/lib-dbus.sh"
-MB=$((1 << 20))
 TEST_HANDLERS=$VHOSTIO_BUILD/tests/vm/handlers
-not() { ! "$@"; }
 objects() { tcmu_call "" org.freedesktop.DBus.ObjectManager.GetManagedObjects; }
 listed() { objects | grep -q "'$TCMU_ROOT/$1'"; }
-wait_for() {
-	local i n=$(($1 * 10))
-	shift
-	for ((i = 0; i < n; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # The activated runner's stderr is dbus-daemon's.
 RUNNER_LOG=$DBUS_LOG
 now() { date +%s.%N; }
@@ -54,9 +43,9 @@ log-level = debug
 handler-dir = $TEST_HANDLERS
 CONF
 kill -HUP "$RUNNER_PID"
-check "logged the new level" wait_for 10 grep -q "SIGHUP: log level info -> debug" "$DBUS_LOG"
+check "logged the new level" wait_tries 10 grep -q "SIGHUP: log level info -> debug" "$DBUS_LOG"
 check "logged the new handler directory" grep -q "SIGHUP: handler directory $VHOSTIO_INSTALL_HANDLER_DIR -> $TEST_HANDLERS" "$DBUS_LOG"
-check "loaded the delay handler from it" wait_for 10 grep -q "SIGHUP: 1 new handler(s) from $TEST_HANDLERS" "$DBUS_LOG"
+check "loaded the delay handler from it" wait_tries 10 grep -q "SIGHUP: 1 new handler(s) from $TEST_HANDLERS" "$DBUS_LOG"
 check "user:delay appears on D-Bus" listed delay
 check "ram and file stay" listed ram
 check "... file" listed file
@@ -87,13 +76,13 @@ check "fast0 removed" user_backstore_remove 1 fast0
 say "SIGHUP with a bad file keeps the settings"
 printf '[runner]\nlog-level = loud\n' >"$VHOSTIO_INSTALL_CONFIG"
 kill -HUP "$RUNNER_PID"
-check "logged the error" wait_for 10 grep -q "bad log-level 'loud'" "$DBUS_LOG"
-check "kept the settings" wait_for 5 grep -q "SIGHUP: keeping the current settings" "$DBUS_LOG"
+check "logged the error" wait_tries 10 grep -q "bad log-level 'loud'" "$DBUS_LOG"
+check "kept the settings" wait_tries 5 grep -q "SIGHUP: keeping the current settings" "$DBUS_LOG"
 check "runner still there" kill -0 "$RUNNER_PID"
 
 say "SIGTERM: the runner exits and gives the name back"
 kill -TERM "$RUNNER_PID"
-check "exited" wait_for 20 not kill -0 "$RUNNER_PID"
+check "exited" wait_tries 20 not kill -0 "$RUNNER_PID"
 check "logged its stop" grep -q "INFO  stopped" "$DBUS_LOG"
 check "the name is free" test -z "$(dbus_name_owner_pid)"
 finish

@@ -6,16 +6,7 @@
 set -u
 . "$(dirname "$0")/../lib/lib-lio.sh"
 . "$(dirname "$0")/../lib/lib-dbus.sh"
-MB=$((1 << 20))
 
-wait_for_log() {
-	local i
-	for i in $(seq 1 50); do
-		runner_log_has "$1" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 serves() { # serves NAME: a ram backstore can be enabled and removed
 	user_backstore_create 1 "$1" "ram/$1" $((16 * MB)) && runner_log_has "1/$1: serving" &&
 		user_backstore_remove 1 "$1"
@@ -26,7 +17,7 @@ rm -f /etc/dbus-1/system.d/tcmu-runner.conf
 VHOSTIO_INSTALL_DBUS_SERVICEDIR=/nonexistent VHOSTIO_INSTALL_DBUS_POLICYDIR=/nonexistent
 check "bus started" dbus_system_start || finish
 check "runner started" runner_start || finish
-check "logged that it may not own the name" wait_for_log "may not own $TCMU_NAME"
+check "logged that it may not own the name" wait_for_log "may not own $TCMU_NAME" 5
 check "devices are served" serves r0
 check "the name has no owner" test -z "$(dbus_name_owner_pid)"
 rc=0
@@ -36,7 +27,7 @@ check "exit status 0 (got $rc)" test "$rc" -eq 0
 say "no bus at all"
 dbus_system_stop
 check "runner started" runner_start || finish
-check "logged that there is no bus" wait_for_log "D-Bus: no bus"
+check "logged that there is no bus" wait_for_log "D-Bus: no bus" 5
 check "devices are served" serves r1
 rc=0
 runner_stop || rc=$?

@@ -7,27 +7,15 @@
 set -u
 . "$(dirname "$0")/../lib/lib-lio.sh"
 . "$(dirname "$0")/../lib/lib-dbus.sh"
-MB=$((1 << 20))
 FAKE=$(dirname "$0")/dbus-fake-handler.py
 FAKE_LOG=/tmp/fake.log
-not() { ! "$@"; }
 objects() { tcmu_call "" org.freedesktop.DBus.ObjectManager.GetManagedObjects; }
 register() { tcmu_call HandlerManager1 org.kernel.TCMUService1.HandlerManager1.RegisterHandler "$@"; }
-# wait_for SECONDS COMMAND...: poll until COMMAND succeeds.
-wait_for() {
-	local i n=$(($1 * 10))
-	shift
-	for ((i = 0; i < n; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 fake_start() {
 	: >"$FAKE_LOG"
 	"$FAKE" fake >>"$FAKE_LOG" 2>&1 &
 	FAKE_PID=$!
-	wait_for 20 grep -q "RegisterHandler ->\|failed\|cannot" "$FAKE_LOG"
+	wait_tries 20 grep -q "RegisterHandler ->\|failed\|cannot" "$FAKE_LOG"
 	cat "$FAKE_LOG" | sed 's/^/   /'
 	grep -q "RegisterHandler -> (True, '')" "$FAKE_LOG"
 }
@@ -68,20 +56,20 @@ check "ext0 removed" user_backstore_remove 1 ext0
 say "the fake exits: its object goes"
 kill -TERM "$FAKE_PID"
 wait "$FAKE_PID"
-check "user:fake no longer listed" wait_for 5 not listed fake
+check "user:fake no longer listed" wait_tries 5 not listed fake
 check "the runner logged it" runner_log_has "registered handler 'fake', is gone"
 out=$(tcmu_call fake org.kernel.TCMUService1.CheckConfig fake/good)
 check "CheckConfig on the old object: an error ($out)" grep -q "Error" <<<"$out"
 check "the subtype is free again" fake_start
 kill -TERM "$FAKE_PID"
 wait "$FAKE_PID"
-check "... and goes again" wait_for 5 not listed fake
+check "... and goes again" wait_tries 5 not listed fake
 
 say "a registration from a connection that closes at once (gdbus call) does not linger"
 out=$(register quick "desc")
 echo "   RegisterHandler(quick) from gdbus -> $out"
 check "accepted" test "$out" = "(true, '')"
-check "user:quick dropped with the connection" wait_for 5 not listed quick
+check "user:quick dropped with the connection" wait_tries 5 not listed quick
 
 check "runner still running" kill -0 "$RUNNER_PID"
 rc=0

@@ -10,10 +10,8 @@
 set -u
 . "$(dirname "$0")/../lib/lib-lio.sh"
 . "$(dirname "$0")/../lib/lib-dbus.sh"
-MB=$((1 << 20))
 PY=/usr/bin/python3
 ACCESS_DENIED=org.freedesktop.DBus.Error.AccessDenied
-not() { ! "$@"; }
 
 check "vhostio installed into the guest" vhostio_install_into_guest || finish
 check "system bus with vhostio's policy" dbus_system_start || finish

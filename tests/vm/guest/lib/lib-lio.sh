@@ -2,6 +2,7 @@
 # Sourced by scripts that run inside the VM (see ../../run-in-vm.sh).
 
 CFS=/sys/kernel/config/target
+MB=$((1 << 20))
 RUNNER_LOG=${RUNNER_LOG:-/tmp/vhostio-runner.log}
 failures=0
 
@@ -17,6 +18,8 @@ check() {
 	shift
 	if "$@"; then pass "$what"; else fail "$what"; fi
 }
+# not COMMAND...: succeed when COMMAND fails (for check and the waits).
+not() { ! "$@"; }
 finish() {
 	if [ "$failures" -ne 0 ]; then
 		echo "---- runner log (last 80 lines) ----"
@@ -54,6 +57,8 @@ runner_stop() {
 }
 
 runner_log_has() { grep -q -- "$1" "$RUNNER_LOG"; }
+# wait_for_log PATTERN [SECONDS]: wait_tries SECONDS (10) for PATTERN in the runner's log.
+wait_for_log() { wait_tries "${2:-10}" runner_log_has "$1"; }
 
 # user_backstore_create HBA NAME SUBTYPE/CONFIG SIZE_BYTES: configure and enable.
 # enable blocks until the runner answers; its status is this function's.
@@ -178,6 +183,31 @@ wait_pid() {
 	wait "$2"
 }
 
+# wait_for SECONDS COMMAND...: poll COMMAND every 0.2 s until it succeeds, for
+# SECONDS (a deadline, not a count: under TCG every exec costs a good
+# fraction of a second), then once more; the status of the last try.
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	while ((SECONDS < end)); do
+		"$@" && return 0
+		sleep 0.2
+	done
+	"$@"
+}
+
+# wait_tries SECONDS COMMAND...: try COMMAND up to SECONDS x 10 times, 0.1 s
+# apart (a count: slow execs stretch it), until it succeeds; else status 1.
+wait_tries() {
+	local i n=$(($1 * 10))
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # d_state_stuck: "TID COMM" of every task found in uninterruptible sleep
 # (D) in each of three looks half a second apart (a task passing through D
 # for an I/O is not stuck); nothing when there is none.
@@ -189,6 +219,95 @@ d_state_stuck() {
 	sleep 0.5
 	c=$(ps -eLo stat=,tid=,comm= | awk '$1 ~ /^D/ {print $2, $3}' | sort)
 	comm -12 <(echo "$a") <(echo "$b") | comm -12 - <(echo "$c") | sed '/^$/d'
+}
+
+# no_kernel_warnings [REGEX]: dmesg has no warning, BUG, hung task (nor a
+# line matching REGEX).
+no_kernel_warnings() { test -z "$(dmesg | grep -E "WARNING:|BUG:|hung_task|blocked for more than${1:+|$1}")"; }
+
+# uio_fds: how many /dev/uio* file descriptors the runner holds.
+uio_fds() { ls -l "/proc/$RUNNER_PID/fd" 2>/dev/null | grep -c '/dev/uio'; }
+
+# not_uio HBA NAME: no uio device belongs to user_HBA/NAME.
+not_uio() { ! uio_minor_of "$1" "$2" >/dev/null; }
+
+# remove_bounded WHAT HBA NAME UNLINK_CMD...: under load, unlink WHAT (a LUN
+# of user_HBA/NAME) with UNLINK_CMD, then remove the backstore, each checked
+# to end within 60 s (bounded); print how long both took.
+remove_bounded() {
+	local what=$1 hba=$2 name=$3 t0=$SECONDS
+	shift 3
+	check "$what unlinked (within 60 s)" bounded 60 "$@"
+	check "user_$hba/$name removed (within 60 s)" bounded 60 user_backstore_remove "$hba" "$name"
+	echo "   unlink + rmdir took $((SECONDS - t0)) s"
+}
+
+# check_released HBA NAME MINOR FDS: after user_HBA/NAME (uio MINOR) was
+# removed, the runner logged it and let it go (uio device gone, FDS uio fds
+# left, no mapping of it), and no task is stuck in D state.
+check_released() {
+	local s=s stuck
+	[ "$4" = 1 ] && s=
+	check "log: $1/$2 removed" wait_for_log "$1/$2: removed"
+	check "uio$3 gone from /sys/class/uio" test ! -e "/sys/class/uio/uio$3"
+	check "no uio device named $2" not_uio "$1" "$2"
+	check "the runner holds $4 uio fd$s ($(uio_fds))" test "$(uio_fds)" = "$4"
+	check "no mapping of /dev/uio$3 left in the runner" \
+		not grep -q "/dev/uio$3\$" "/proc/$RUNNER_PID/maps"
+	stuck=$(d_state_stuck)
+	check "no task stuck in D state${stuck:+: $stuck}" test -z "$stuck"
+}
+
+# ios_done DEV: reads and writes the block layer completed on DEV so far.
+ios_done() {
+	local r w
+	read -r r _ _ _ w _ <"/sys/block/${1#/dev/}/stat" && echo $((r + w))
+}
+# writes_done DEV: write requests the block layer completed on DEV so far.
+writes_done() {
+	local w
+	read -r _ _ _ _ w _ <"/sys/block/${1#/dev/}/stat" && echo "$w"
+}
+
+# fio_crc32c's working set: FIO_BLOCKS blocks of FIO_BS bytes, FIO_WS in all.
+FIO_BS=4096
+FIO_WS=$((8 * MB))
+# shellcheck disable=SC2034 # for the scripts' checks
+FIO_BLOCKS=$((FIO_WS / FIO_BS))
+
+# fio_crc32c NAME DEV SEED [OPTION...]: fio job NAME writing every block of
+# the working set on DEV once, in SEED's random order, each with a crc32c
+# header (--do_verify=1 reads them back, --verify_only only does that);
+# its JSON report on stdout.
+fio_crc32c() {
+	local name=$1 dev=$2 seed=$3
+	shift 3
+	fio --name="$name" --filename="$dev" --direct=1 --ioengine=libaio --iodepth=8 --bs=$FIO_BS --size=$FIO_WS \
+		--rw=randwrite --randseed="$seed" --verify=crc32c --continue_on_error=verify \
+		--output-format=json "$@"
+}
+
+# fio_get FILE: "error total_err writes reads" of the fio JSON report in
+# FILE, or "unreadable REASON".
+fio_get() {
+	/usr/bin/python3 -c 'import json, sys
+try:
+    t = open(sys.argv[1]).read()  # fio may print error lines before the report
+    j = json.JSONDecoder().raw_decode(t[t.index("{"):])[0]["jobs"][0]
+    print(j["error"], j["total_err"], j["write"]["total_ios"], j["read"]["total_ios"])
+except Exception as e:
+    print("unreadable", e)' "$1"
+}
+
+# fio_wait LABEL PID BASE: wait at most 150 s for fio PID (report in
+# BASE.json, stderr in BASE.err); set rc, err, total_err, writes and reads,
+# print them, and BASE.err's start when anything failed.
+fio_wait() {
+	rc=0
+	wait_pid 150 "$2" || rc=$?
+	read -r err total_err writes reads < <(fio_get "$3.json")
+	echo "   $1: fio exit $rc, error $err, verify errors $total_err, $writes writes, $reads verify reads"
+	[ "$rc-$err-$total_err" = 0-0-0 ] || sed 's/^/   /' "$3.err" | head -20
 }
 
 # backstore_config HANDLER NAME: a config string for a fresh LUN of that

@@ -6,7 +6,6 @@ VIO=$VHOSTIO_BUILD/tools/vhostio-io
 VHOST_WWPN=naa.5001405000000b01
 VHOST_NEXUS=naa.5001405000000b02
 VHOST_TPG=$CFS/vhost/$VHOST_WWPN/tpgt_1
-MB=$((1 << 20))
 # LUN numbers of the three backstores vhost_setup exports.
 LUN_RD=0
 LUN_RAM=1

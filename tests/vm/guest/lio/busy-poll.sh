@@ -5,17 +5,7 @@
 # LUN's io_uring completions are served while the thread spins.
 set -u
 . "$(dirname "$0")/../lib/lib-lio.sh"
-MB=$((1 << 20))
 CONF=/tmp/busy-poll.conf
-
-wait_for() { # SECONDS COMMAND...: until COMMAND succeeds
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -lt $end ] || return 1
-		sleep 0.2
-	done
-}
 
 printf '[runner]\npoll-us = 200\n' >"$CONF"
 runner_start --config "$CONF" || { fail "runner start"; finish; }

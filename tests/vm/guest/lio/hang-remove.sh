@@ -6,7 +6,6 @@
 # zombie; SIGTERM likewise.
 set -u
 . "$(dirname "$0")/../lib/lib-lio.sh"
-MB=$((1 << 20))
 TEST_HANDLERS=$VHOSTIO_BUILD/tests/vm/handlers
 
 : >"$RUNNER_LOG"
@@ -27,7 +26,7 @@ sg_raw -t 120 -r 512 "$SG1" 28 00 00 00 00 64 00 00 01 00 >/tmp/stuck.out 2>&1 &
 STUCK=$!
 # The runner took cmd_time_out at attach (30 s; the 10 s set afterwards
 # only shortens the kernel's own timeout).
-for i in $(seq 1 450); do runner_log_has "in flight past" && break; sleep 0.1; done
+wait_for_log "in flight past" 45
 check "watchdog logged the command past cmd_time_out (30 s)" runner_log_has "in flight past 30 s"
 check "the other LUN serves meanwhile" dd if=/dev/urandom of="$SD0" bs=1M count=4 oflag=direct status=none
 

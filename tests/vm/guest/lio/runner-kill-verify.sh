@@ -8,49 +8,11 @@
 # its verify errors are expected and reported as such, not as corruption.
 set -u
 . "$(dirname "$0")/../lib/lib-lio.sh"
-MB=$((1 << 20))
 SIZE=$((32 * MB))
-WS=$((8 * MB))
-BS=4096
-BLOCKS=$((WS / BS))
 
-# fio_run DEV SEED [OPTION...]: the workload of a round (every block of the
-# working set written once, in random order, each with a crc32c header).
-fio_run() {
-	local dev=$1 seed=$2
-	shift 2
-	fio --name=kv --filename="$dev" --direct=1 --ioengine=libaio --iodepth=8 --bs=$BS --size=$WS \
-		--rw=randwrite --randseed="$seed" --verify=crc32c --continue_on_error=verify \
-		--output-format=json "$@"
-}
-# fio_get JSON: "error total_err writes reads" of fio's json report.
-fio_get() {
-	/usr/bin/python3 -c 'import json, sys
-try:
-    t = open(sys.argv[1]).read()  # fio may print error lines before the report
-    j = json.JSONDecoder().raw_decode(t[t.index("{"):])[0]["jobs"][0]
-    print(j["error"], j["total_err"], j["write"]["total_ios"], j["read"]["total_ios"])
-except Exception as e:
-    print("unreadable", e)' "$1"
-}
-
-# writes_done DEV: write requests the block layer completed on DEV so far.
-writes_done() {
-	local r1 r2 r3 r4 w rest
-	read -r r1 r2 r3 r4 w rest <"/sys/block/${1#/dev/}/stat" && echo "$w"
-}
 # mid_write FILE_BASE RAM_BASE: both devices have 256 writes of this round done.
 mid_write() {
 	(($(writes_done "$SD_FILE") - $1 >= 256 && $(writes_done "$SD_RAM") - $2 >= 256))
-}
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	while ((SECONDS < end)); do
-		"$@" && return 0
-		sleep 0.2
-	done
-	"$@"
 }
 
 runner_start || { fail "runner start"; finish; }
@@ -69,12 +31,12 @@ for round in 1 2 3; do
 	# in the write phase: after 256 writes on each LUN.
 	base_file=$(writes_done "$SD_FILE")
 	base_ram=$(writes_done "$SD_RAM")
-	fio_run "$SD_FILE" $seed --do_verify=1 --rate_iops=,300 >/tmp/fio-file.json 2>/tmp/fio-file.err &
+	fio_crc32c kv "$SD_FILE" $seed --do_verify=1 --rate_iops=,300 >/tmp/fio-file.json 2>/tmp/fio-file.err &
 	fio_file=$!
-	fio_run "$SD_RAM" $seed --do_verify=1 --rate_iops=,300 >/tmp/fio-ram.json 2>/tmp/fio-ram.err &
+	fio_crc32c kv "$SD_RAM" $seed --do_verify=1 --rate_iops=,300 >/tmp/fio-ram.json 2>/tmp/fio-ram.err &
 	fio_ram=$!
 	check "round $round: 256 writes done on each LUN" wait_for 60 mid_write "$base_file" "$base_ram"
-	echo "   at the kill: file0 $(($(writes_done "$SD_FILE") - base_file)), ram0 $(($(writes_done "$SD_RAM") - base_ram)) of $BLOCKS writes done"
+	echo "   at the kill: file0 $(($(writes_done "$SD_FILE") - base_file)), ram0 $(($(writes_done "$SD_RAM") - base_ram)) of $FIO_BLOCKS writes done"
 	check "round $round: both fio still writing at the kill" kill -0 $fio_file $fio_ram
 	kill -KILL "$RUNNER_PID"
 	wait "$RUNNER_PID" 2>/dev/null
@@ -83,14 +45,10 @@ for round in 1 2 3; do
 	check "round $round: file0 taken over" runner_log_has "1/file0: serving file/"
 	check "round $round: ram0 taken over" runner_log_has "1/ram0: serving ram/"
 
-	rc=0
-	wait_pid 150 $fio_file || rc=$?
-	read -r err total_err writes reads < <(fio_get /tmp/fio-file.json)
-	echo "   file0: fio exit $rc, error $err, verify errors $total_err, $writes writes, $reads verify reads"
-	[ "$rc-$err-$total_err" = 0-0-0 ] || sed 's/^/   /' /tmp/fio-file.err | head -20
+	fio_wait file0 $fio_file /tmp/fio-file
 	check "round $round: user:file fio exit 0, no I/O error" test "$rc-$err" = 0-0
 	check "round $round: user:file 0 verify errors ($total_err)" test "$total_err" = 0
-	check "round $round: user:file all $BLOCKS blocks written and verified" test "$writes-$reads" = "$BLOCKS-$BLOCKS"
+	check "round $round: user:file all $FIO_BLOCKS blocks written and verified" test "$writes-$reads" = "$FIO_BLOCKS-$FIO_BLOCKS"
 
 	rc=0
 	wait_pid 150 $fio_ram || rc=$?
@@ -106,20 +64,20 @@ done
 
 say "a last verify pass over user:file (the data of round 3)"
 rc=0
-fio_run "$SD_FILE" 103 --verify_only >/tmp/fio-final.json 2>/tmp/fio-final.err || rc=$?
+fio_crc32c kv "$SD_FILE" 103 --verify_only >/tmp/fio-final.json 2>/tmp/fio-final.err || rc=$?
 read -r err total_err writes reads < <(fio_get /tmp/fio-final.json)
 echo "   file0 --verify_only: exit $rc, error $err, verify errors $total_err, $reads blocks read"
 [ "$rc-$err-$total_err" = 0-0-0 ] || sed 's/^/   /' /tmp/fio-final.err | head -20
 check "user:file --verify_only: exit 0, no I/O error" test "$rc-$err" = 0-0
-check "user:file --verify_only: 0 verify errors over all $BLOCKS blocks ($total_err of $reads)" \
-	test "$total_err-$reads" = "0-$BLOCKS"
+check "user:file --verify_only: 0 verify errors over all $FIO_BLOCKS blocks ($total_err of $reads)" \
+	test "$total_err-$reads" = "0-$FIO_BLOCKS"
 rc=0
-fio_run "$SD_RAM" 103 --verify_only >/tmp/fio-final.json 2>/dev/null || rc=$?
+fio_crc32c kv "$SD_RAM" 103 --verify_only >/tmp/fio-final.json 2>/dev/null || rc=$?
 read -r err total_err writes reads < <(fio_get /tmp/fio-final.json)
 echo "EXPECTED: user:ram --verify_only after the last kill: $total_err of $reads blocks fail" \
 	"(what round 3 wrote before the kill is gone)"
 
-check "no kernel warnings" test -z "$(dmesg | grep -E 'WARNING:|BUG:|hung_task|blocked for more than|ring is broken')"
+check "no kernel warnings" no_kernel_warnings 'ring is broken'
 check "LUN 1 removed" loop_lun_remove 1
 check "ram0 removed" user_backstore_remove 1 ram0
 teardown_and_finish 1 file0 0

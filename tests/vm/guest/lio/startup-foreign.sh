@@ -15,23 +15,10 @@
 set -u
 . "$(dirname "$0")/../lib/lib-lio.sh"
 . "$(dirname "$0")/../lib/lib-dbus.sh"
-MB=$((1 << 20))
 HERE=$(cd "$(dirname "$0")" && pwd)
 OWNER=$HERE/tcmu-foreign-owner.py
 FAKE=$HERE/../dbus/dbus-fake-handler.py
 FAKE_LOG=/tmp/fake.log
-not() { ! "$@"; }
-# wait_for SECONDS COMMAND...: poll until COMMAND succeeds (a deadline, not
-# a count: under TCG every exec costs a good fraction of a second).
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	while ((SECONDS < end)); do
-		"$@" && return 0
-		sleep 0.2
-	done
-	"$@"
-}
 fake_start() {
 	: >"$FAKE_LOG"
 	"$FAKE" fake >>"$FAKE_LOG" 2>&1 &

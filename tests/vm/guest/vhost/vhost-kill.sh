@@ -38,6 +38,6 @@ for lun in $LUN_RD $LUN_RAM $LUN_FILE; do
 			test "$rc-$(json_phase "$out" read ok)-$(json_phase "$out" total miscompares)" = "0-1024-0"
 	done
 done
-check "no kernel warnings" test -z "$(dmesg | grep -E 'WARNING:|BUG:|hung_task|blocked for more than')"
+check "no kernel warnings" no_kernel_warnings
 
 vhost_teardown_and_finish
