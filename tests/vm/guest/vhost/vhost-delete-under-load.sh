@@ -43,8 +43,10 @@ say "vhostio-io on both targets"
 "$VIO" --wwpn $VHOST_WWPN run --lun 0 --rw randwrite --bs 4k --qd 16 --queues 2 --size $((8 * MB)) \
 	--runtime 60 --hang-timeout 30000 --json >/tmp/vio-victim.json 2>/tmp/vio-victim.err &
 vio_victim=$!
+# The keeper must outlast the removal, which under TCG on a loaded host
+# takes well over 15 s.
 "$VIO" --wwpn $WWPN_B run --lun 0 --rw verify --bs 4k --qd 8 --queues 2 --size $((4 * MB)) \
-	--runtime 15 --seed 77 --hang-timeout 30000 --json >/tmp/vio-keeper.json 2>/tmp/vio-keeper.err &
+	--runtime 40 --seed 77 --hang-timeout 30000 --json >/tmp/vio-keeper.json 2>/tmp/vio-keeper.err &
 vio_keep=$!
 check "256 commands served on each LUN" wait_for 60 busy
 check "both initiators running" kill -0 $vio_victim $vio_keep
