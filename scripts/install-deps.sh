@@ -10,6 +10,9 @@ PACKAGES=(
 	libglib2.0-dev dbus python3-gi
 	# VM test harness: the Debian kernel with LIO/TCMU/uio/vhost modules, run by qemu
 	qemu-system-x86 linux-image-amd64 busybox-static kmod
+	# kernel/: the fabric module builds against the headers of that same kernel (the
+	# metapackages move in step), and sparse checks it
+	linux-headers-amd64 sparse
 	# test clients inside the VM (they come from the host root over 9p)
 	fio sg3-utils e2fsprogs util-linux procps openssl
 	# targetcli end-to-end tests: targetcli-fb over the D-Bus system bus, an iSCSI initiator, gdbus

@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vhostio's vhost-scsi fabric for Linux 6.1: module life and the misc
+ * device /dev/vhost-scsi, with the userspace ABI of stock vhost_scsi
+ * (<linux/vhost.h>), so that QEMU's vhost-scsi-pci, libvirt, targetcli
+ * and vhostio-io use it unchanged.
+ *
+ * This is the first stage: the fabric and its configfs tree, device
+ * ownership, features, and endpoints (a device bound to the TPGs of one
+ * WWN).  The virtqueues and the command path come next; until then the
+ * ring ioctls answer ENOTTY, as an unknown ioctl does.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/namei.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vhost.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+#include <linux/virtio_scsi.h>
+#include <target/target_core_base.h>
+#include <target/target_core_fabric.h>
+
+#include "vhostio_scsi.h"
+
+/* What this device offers (stock 6.1 also offers T10_PI and LOG_ALL,
+ * which need the data path). */
+#define VHOSTIO_SCSI_FEATURES ((1ULL << VIRTIO_F_VERSION_1) | \
+			       (1ULL << VIRTIO_F_ANY_LAYOUT) | \
+			       (1ULL << VIRTIO_RING_F_INDIRECT_DESC) | \
+			       (1ULL << VIRTIO_RING_F_EVENT_IDX) | \
+			       (1ULL << VIRTIO_SCSI_F_HOTPLUG))
+
+/* The ABI version stock reports for VHOST_SCSI_GET_ABI_VERSION. */
+#define VHOSTIO_SCSI_ABI_VERSION 1
+
+/* The TPGs one endpoint may hold (stock: every TPG of the WWN). */
+#define VHOSTIO_ENDPOINT_TPGS 64
+
+struct vhostio_dev {
+	struct mutex lock;
+	struct mm_struct *owner_mm;      /* SET_OWNER: the address space rings live in */
+	u64 features;
+	u32 events_missed;
+	bool endpoint_set;
+	char endpoint_wwpn[sizeof(((struct vhost_scsi_target *)0)->vhost_wwpn)];
+	unsigned int n_tpgs;
+	struct vhostio_tpg *tpgs[VHOSTIO_ENDPOINT_TPGS];
+};
+
+static int vhostio_open(struct inode *inode, struct file *f)
+{
+	struct vhostio_dev *vs = kzalloc(sizeof(*vs), GFP_KERNEL);
+
+	if (!vs)
+		return -ENOMEM;
+	mutex_init(&vs->lock);
+	f->private_data = vs;
+	return 0;
+}
+
+/* Release every TPG the endpoint holds.  Caller holds vs->lock. */
+static void endpoint_clear(struct vhostio_dev *vs)
+{
+	unsigned int i;
+
+	for (i = 0; i < vs->n_tpgs; i++) {
+		struct vhostio_tpg *tpg = vs->tpgs[i];
+
+		mutex_lock(&tpg->lock);
+		tpg->dev = NULL;
+		mutex_unlock(&tpg->lock);
+		target_undepend_item(&tpg->se_tpg.tpg_group.cg_item);
+		vs->tpgs[i] = NULL;
+	}
+	vs->n_tpgs = 0;
+	vs->endpoint_set = false;
+	memset(vs->endpoint_wwpn, 0, sizeof(vs->endpoint_wwpn));
+}
+
+static int vhostio_release(struct inode *inode, struct file *f)
+{
+	struct vhostio_dev *vs = f->private_data;
+
+	mutex_lock(&vs->lock);
+	endpoint_clear(vs);
+	if (vs->owner_mm)
+		mmdrop(vs->owner_mm);
+	mutex_unlock(&vs->lock);
+	kfree(vs);
+	return 0;
+}
+
+/* The caller must own the device for everything but SET_OWNER. */
+static int check_owner(struct vhostio_dev *vs)
+{
+	return vs->owner_mm == current->mm ? 0 : -EPERM;
+}
+
+static long set_owner(struct vhostio_dev *vs)
+{
+	if (vs->owner_mm)
+		return -EBUSY;
+	if (!current->mm)
+		return -EINVAL;
+	mmgrab(current->mm);
+	vs->owner_mm = current->mm;
+	return 0;
+}
+
+static long reset_owner(struct vhostio_dev *vs)
+{
+	int ret = check_owner(vs);
+
+	if (ret)
+		return ret;
+	endpoint_clear(vs);
+	mmdrop(vs->owner_mm);
+	vs->owner_mm = NULL;
+	vs->features = 0;
+	return 0;
+}
+
+static long set_features(struct vhostio_dev *vs, u64 features)
+{
+	if (features & ~VHOSTIO_SCSI_FEATURES)
+		return -EOPNOTSUPP;
+	vs->features = features;
+	return 0;
+}
+
+/*
+ * Bind the device to every TPG of the WWN that has a nexus (ABI 1 ignores
+ * vhost_tpgt, as stock does); configfs then keeps them until the endpoint
+ * is cleared.
+ */
+static long set_endpoint(struct vhostio_dev *vs, const struct vhost_scsi_target *t)
+{
+	struct vhostio_tpg *tpg;
+	int ret = 0;
+
+	if (vs->endpoint_set)
+		return -EEXIST;
+	mutex_lock(&vhostio_tpgs_lock);
+	list_for_each_entry(tpg, &vhostio_tpgs, node) {
+		mutex_lock(&tpg->lock);
+		if (strcmp(tpg->tport->name, t->vhost_wwpn) || !tpg->nexus) {
+			mutex_unlock(&tpg->lock);
+			continue;
+		}
+		if (tpg->dev) {
+			mutex_unlock(&tpg->lock);
+			ret = -EBUSY;
+			break;
+		}
+		if (vs->n_tpgs == VHOSTIO_ENDPOINT_TPGS) {
+			mutex_unlock(&tpg->lock);
+			ret = -ENOSPC;
+			break;
+		}
+		ret = target_depend_item(&tpg->se_tpg.tpg_group.cg_item);
+		if (ret) {
+			mutex_unlock(&tpg->lock);
+			break;
+		}
+		tpg->dev = vs;
+		vs->tpgs[vs->n_tpgs++] = tpg;
+		mutex_unlock(&tpg->lock);
+	}
+	mutex_unlock(&vhostio_tpgs_lock);
+	if (!ret && !vs->n_tpgs)
+		ret = -ENODEV; /* no TPG with a nexus under that WWN */
+	if (ret) {
+		endpoint_clear(vs);
+		return ret;
+	}
+	memcpy(vs->endpoint_wwpn, t->vhost_wwpn, sizeof(vs->endpoint_wwpn));
+	vs->endpoint_set = true;
+	return 0;
+}
+
+static long clear_endpoint(struct vhostio_dev *vs, const struct vhost_scsi_target *t)
+{
+	if (!vs->endpoint_set)
+		return 0;
+	if (strcmp(vs->endpoint_wwpn, t->vhost_wwpn))
+		return -EINVAL;
+	endpoint_clear(vs);
+	return 0;
+}
+
+static long scsi_target_ioctl(struct vhostio_dev *vs, unsigned int cmd, void __user *argp)
+{
+	struct vhost_scsi_target t;
+
+	if (copy_from_user(&t, argp, sizeof(t)))
+		return -EFAULT;
+	if (t.reserved)
+		return -EOPNOTSUPP;
+	/* A name that fills the field is not terminated: no WWN matches it. */
+	if (strnlen(t.vhost_wwpn, sizeof(t.vhost_wwpn)) == sizeof(t.vhost_wwpn))
+		return -EINVAL;
+	return cmd == VHOST_SCSI_SET_ENDPOINT ? set_endpoint(vs, &t) : clear_endpoint(vs, &t);
+}
+
+static long vhostio_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
+{
+	struct vhostio_dev *vs = f->private_data;
+	void __user *argp = (void __user *)arg;
+	u64 __user *featurep = argp;
+	u64 features = VHOSTIO_SCSI_FEATURES;
+	int abi = VHOSTIO_SCSI_ABI_VERSION;
+	u32 events;
+	long ret;
+
+	/* Needs no owner, as with stock. */
+	if (cmd == VHOST_GET_FEATURES)
+		return copy_to_user(featurep, &features, sizeof(features)) ? -EFAULT : 0;
+	if (cmd == VHOST_SCSI_GET_ABI_VERSION)
+		return copy_to_user(argp, &abi, sizeof(abi)) ? -EFAULT : 0;
+
+	mutex_lock(&vs->lock);
+	if (cmd == VHOST_SET_OWNER) {
+		ret = set_owner(vs);
+		goto out;
+	}
+	ret = check_owner(vs);
+	if (ret)
+		goto out;
+	switch (cmd) {
+	case VHOST_RESET_OWNER:
+		ret = reset_owner(vs);
+		break;
+	case VHOST_SET_FEATURES:
+		ret = copy_from_user(&features, featurep, sizeof(features)) ? -EFAULT
+									     : set_features(vs, features);
+		break;
+	case VHOST_SCSI_SET_ENDPOINT:
+	case VHOST_SCSI_CLEAR_ENDPOINT:
+		ret = scsi_target_ioctl(vs, cmd, argp);
+		break;
+	case VHOST_SCSI_SET_EVENTS_MISSED:
+		ret = get_user(events, (u32 __user *)argp);
+		if (!ret)
+			vs->events_missed = events;
+		break;
+	case VHOST_SCSI_GET_EVENTS_MISSED:
+		ret = put_user(vs->events_missed, (u32 __user *)argp);
+		break;
+	default:
+		ret = -ENOTTY;
+		break;
+	}
+out:
+	mutex_unlock(&vs->lock);
+	return ret;
+}
+
+static const struct file_operations vhostio_fops = {
+	.owner = THIS_MODULE,
+	.open = vhostio_open,
+	.release = vhostio_release,
+	.unlocked_ioctl = vhostio_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice vhostio_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "vhost-scsi",
+	.fops = &vhostio_fops,
+};
+
+/*
+ * Stock vhost_scsi and this module claim the same names (/dev/vhost-scsi,
+ * the fabric "vhost"), and LIO does not check for a second "vhost"
+ * template: refuse to load beside it, rather than collide.  (The other
+ * way round, stock's misc_register() finds the name taken and fails.)
+ */
+static bool stock_vhost_scsi_loaded(void)
+{
+	struct path path;
+
+	if (kern_path("/sys/module/vhost_scsi", LOOKUP_FOLLOW, &path))
+		return false;
+	path_put(&path);
+	return true;
+}
+
+static int __init vhostio_scsi_init(void)
+{
+	int ret;
+
+	if (stock_vhost_scsi_loaded()) {
+		pr_err("the kernel's vhost_scsi is loaded and owns /dev/vhost-scsi and the fabric \"vhost\": unload it first (rmmod vhost_scsi)\n");
+		return -EBUSY;
+	}
+	ret = misc_register(&vhostio_misc);
+	if (ret) {
+		pr_err("cannot register /dev/vhost-scsi: %d\n", ret);
+		return ret;
+	}
+	ret = vhostio_fabric_register();
+	if (ret) {
+		pr_err("cannot register the fabric \"vhost\": %d\n", ret);
+		misc_deregister(&vhostio_misc);
+		return ret;
+	}
+	pr_info("vhost-scsi fabric " VHOSTIO_SCSI_VERSION " ready: /dev/vhost-scsi, configfs target/vhost\n");
+	return 0;
+}
+
+static void __exit vhostio_scsi_exit(void)
+{
+	vhostio_fabric_unregister();
+	misc_deregister(&vhostio_misc);
+}
+
+module_init(vhostio_scsi_init);
+module_exit(vhostio_scsi_exit);
+MODULE_DESCRIPTION("vhostio vhost-scsi fabric (drop-in for vhost_scsi on Linux 6.1)");
+MODULE_LICENSE("GPL");
+MODULE_VERSION(VHOSTIO_SCSI_VERSION);

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vhostio's vhost-scsi fabric for Linux 6.1: shared declarations.
+ *
+ * Two halves meet here: the LIO fabric (fabric.c: the configfs tree
+ * target/vhost/<wwn>/tpgt_N with its nexus and LUNs, as stock vhost_scsi
+ * lays it out) and the misc device /dev/vhost-scsi (main.c: the vhost
+ * ioctls a QEMU or vhostio-io owner drives).  An endpoint ties one open
+ * device to the TPGs of one WWN.
+ */
+#ifndef VHOSTIO_SCSI_H
+#define VHOSTIO_SCSI_H
+
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+#include <target/target_core_base.h>
+
+#define VHOSTIO_SCSI_VERSION "0.1"
+#define VHOSTIO_SCSI_NAMELEN 256
+
+/* One WWN directory, target/vhost/<name>. */
+struct vhostio_tport {
+	u8 proto_id;                  /* SCSI_PROTOCOL_* from the name's prefix */
+	char name[VHOSTIO_SCSI_NAMELEN];
+	struct se_wwn wwn;
+};
+
+/* The one initiator nexus a TPG may have (stock allows one). */
+struct vhostio_nexus {
+	struct se_session *se_sess;
+};
+
+/* One TPG, target/vhost/<wwn>/tpgt_<tag>. */
+struct vhostio_tpg {
+	u16 tag;
+	struct vhostio_tport *tport;
+	struct se_portal_group se_tpg;
+	/* Guards nexus, port_count and dev (the endpoint using it). */
+	struct mutex lock;
+	struct vhostio_nexus *nexus;
+	int port_count;               /* LUNs linked */
+	void *dev;                    /* the /dev/vhost-scsi endpoint, or NULL */
+	struct list_head node;        /* vhostio_tpgs */
+};
+
+/* Every TPG, for SET_ENDPOINT's lookup by WWN (under vhostio_tpgs_lock). */
+extern struct mutex vhostio_tpgs_lock;
+extern struct list_head vhostio_tpgs;
+
+/* The command a session's tag pool holds; the data path fills it in. */
+struct vhostio_scsi_cmd {
+	struct se_cmd se_cmd;
+	unsigned char sense[TRANSPORT_SENSE_BUFFER];
+};
+
+int vhostio_fabric_register(void);
+void vhostio_fabric_unregister(void);
+
+#endif
