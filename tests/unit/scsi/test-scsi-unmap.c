@@ -134,6 +134,22 @@ int main(void)
 	CHECK(f->disk.unmap_calls == 0, "over the limit yet unmapped");
 	fx_free(f);
 
+	/* 512-byte blocks: 2^20 (not 1 GiB = 2^21), exactly at the boundary. */
+	f = fx_new_with(&memdisk_unmap_handler, 64 * 1024, LBAS, BS, false);
+	put_header(list, 129);
+	for (unsigned i = 0; i < 128; i++)
+		put_desc(list, i, 0, LBAS);   /* 128 * 8192 = 2^20 */
+	put_desc(list, 128, 0, 1);
+	id = unmap(f, 0, list, 8 + 16 * 129);
+	CHECK_SENSE(f, id, SENSE_INVALID_FIELD_IN_PARAM);
+	CHECK_FIELD(f, id, false, 8 + 16 * 128 + 8, -1);
+	CHECK(f->disk.unmap_calls == 0, "2^20 + 1 blocks yet unmapped");
+	put_header(list, 128);
+	id = unmap(f, 0, list, 8 + 16 * 128);
+	CHECK_GOOD(f, id);
+	CHECK(f->disk.unmap_calls == 1, "2^20 blocks are fine");
+	fx_free(f);
+
 	/* No unmap callback: UNMAP is not a command of this device. */
 	f = fx_new(64 * 1024, LBAS, BS, false);
 	put_header(list, 1);

@@ -95,6 +95,16 @@ int main(void)
 	CHECK_FIELD(f, id, true, 1, 4);
 	fx_free(f);
 
+	/* ---- with UNMAP, 512-byte blocks: UNMAP held to 2^20 blocks, WRITE SAME to 1 GiB ---- */
+	f = fx_new_with(&memdisk_unmap_handler, 64 * 1024, 1024, 512, false);
+	d = vpd(f, 0xb0);
+	CHECK(be32(d + 20) == 1u << 20 && be32(d + 24) == 256 && be32(d + 28) == 1 && be32(d + 32) == 0,
+	      "512-byte unmap limits %u %u %u %08x", be32(d + 20), be32(d + 24), be32(d + 28), be32(d + 32));
+	CHECK(be64(d + 36) == (1u << 30) / 512, "512-byte MAXIMUM WRITE SAME LENGTH");
+	CHECK(be32(d + 12) == be32(d + 8) && d[6] == 0 && d[7] == 1 && be32(d + 16) == 0,
+	      "OPTIMAL TRANSFER LENGTH = MAXIMUM, granularity 1, no prefetch limit");
+	fx_free(f);
+
 	/* ---- without UNMAP: no unmap limits, no provisioning ---- */
 	f = fx_new(64 * 1024, 1024, 512, false);
 	d = vpd(f, 0xb0);
