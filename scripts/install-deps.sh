@@ -11,8 +11,8 @@ PACKAGES=(
 	# VM test harness: the Debian kernel with LIO/TCMU/uio/vhost modules, run by qemu
 	qemu-system-x86 linux-image-amd64 busybox-static kmod
 	# kernel/: the fabric module builds against the headers of that same kernel (the
-	# metapackages move in step), and sparse checks it
-	linux-headers-amd64 sparse
+	# metapackages move in step); sparse checks it, dkms builds it as users will
+	linux-headers-amd64 sparse dkms
 	# test clients inside the VM (they come from the host root over 9p)
 	fio sg3-utils e2fsprogs util-linux procps openssl
 	# targetcli end-to-end tests: targetcli-fb over the D-Bus system bus, an iSCSI initiator, gdbus
