@@ -358,3 +358,88 @@ write("inotify", "odd-length", ev(IN_MODIFY, b"x", 3) + ev(IN_MODIFY, b"vpd_unit
 write("inotify", "len-past-end", ev(IN_MODIFY, b"vpd_unit_serial")[:-4])
 write("inotify", "len-huge", struct.pack("<iIII", 1, IN_MODIFY, 0, 0xFFFFFFF0) + ev(IN_MODIFY, b"vpd_unit_serial"))
 write("inotify", "truncated-header", ev(IN_MODIFY, b"naa") + ev(IN_MODIFY, b"vpd_unit_serial")[:10])
+
+# ---- fuzz-vring: ring image, memory table, guest RAM, then a script ----
+VR_POP, VR_POP_HOLD, VR_POP_HOLD2, VR_PUSH_HELD, VR_SIGNAL, VR_ENABLE, VR_DISABLE, VR_POKE = range(8)
+VR_EVENT_IDX, VR_INDIRECT, VR_NOTIFY_ON_EMPTY = 0x10, 0x20, 0x40
+D_NEXT, D_WRITE, D_INDIRECT = 1, 2, 4
+VR_A, VR_B = 0x10000, 0x18000  # two adjacent regions of 32 KiB, guest RAM offsets 0 and 0x8000
+VR_REGIONS = [(VR_A, 0x8000, 0), (VR_B, 0x8000, 0x8000)]
+
+
+def vr_table(entries, n=None):
+    """Descriptors {index: (addr, len, flags, next)} as a table of n entries."""
+    n = n if n is not None else max(entries) + 1
+    t = bytearray(16 * n)
+    for i, (addr, ln, fl, nx) in entries.items():
+        struct.pack_into("<QIHH", t, 16 * i, addr, ln, fl, nx)
+    return bytes(t)
+
+
+def vring(log2n, flags=0, base=0, used=0, regions=VR_REGIONS, descs=None, heads=(), avail_idx=None,
+          avail_flags=0, used_event=0, guest=b"", ops=b""):
+    num = 1 << log2n
+    out = bytes([log2n | flags]) + struct.pack("<HH", base, used) + bytes([len(regions)])
+    for r in regions:
+        if r[0] == "raw":
+            out += b"\x01" + struct.pack("<QQQ", *r[1:])
+        else:
+            out += b"\x00" + struct.pack("<IHH", r[0], r[1] - 1, r[2])
+    out += vr_table(descs or {}, num)
+    ring = [0] * num
+    for k, h in enumerate(heads):
+        ring[(base + k) % num] = h
+    idx = (base + len(heads)) & 0xFFFF if avail_idx is None else avail_idx
+    out += struct.pack("<HH", avail_flags, idx) + struct.pack("<%dH" % num, *ring) + struct.pack("<H", used_event)
+    return out + struct.pack("<H", len(guest)) + guest + ops
+
+
+def pop(out_room=8, in_room=8, op=VR_POP):
+    return bytes([op, out_room, in_room])
+
+
+write("vring", "simple", vring(3, descs={0: (VR_A + 0x100, 64, D_NEXT, 3), 3: (VR_A + 0x200, 96, D_WRITE, 0)},
+                              heads=[0], ops=pop() + bytes([VR_SIGNAL, VR_ENABLE]) + pop()))
+write("vring", "indirect", vring(4, VR_INDIRECT, descs={5: (VR_A + 0x40, 48, D_INDIRECT, 0),
+                                                         1: (VR_A + 0x1000, 8, D_NEXT, 2), 2: (VR_A + 0x70, 16, D_INDIRECT, 0)},
+                                 heads=[5, 1],
+                                 guest=bytes(0x40) + vr_table({0: (VR_A + 0x4000, 16, D_NEXT, 2), 2: (VR_A + 0x5000, 32, D_NEXT, 1),
+                                                               1: (VR_B + 0x10, 100, D_WRITE, 0)}) +
+                                 vr_table({0: (VR_B + 0x100, 512, D_WRITE, 0)}),
+                                 ops=pop() + pop(1, 1) + bytes([VR_SIGNAL])))
+write("vring", "event-idx", vring(3, VR_EVENT_IDX, base=0xFFFE, used=0xFFFE, used_event=0,
+                                  descs={i: (VR_A + 0x100 * i, 32, D_WRITE, 0) for i in range(8)}, heads=range(6),
+                                  ops=pop(op=VR_POP_HOLD) + pop(op=VR_POP_HOLD) + bytes([VR_PUSH_HELD, VR_SIGNAL, VR_DISABLE]) +
+                                  pop(op=VR_POP_HOLD2) + pop(op=VR_POP_HOLD2) + bytes([VR_PUSH_HELD, VR_SIGNAL, VR_ENABLE]) +
+                                  pop() + pop() + bytes([VR_SIGNAL, VR_ENABLE, VR_SIGNAL])))
+write("vring", "notify-on-empty", vring(2, VR_NOTIFY_ON_EMPTY, avail_flags=1, descs={0: (VR_A, 1, 0, 0)}, heads=[0, 0],
+                                        ops=pop() + bytes([VR_SIGNAL]) + pop() + bytes([VR_SIGNAL, VR_DISABLE, VR_ENABLE])))
+write("vring", "malformed", vring(4, VR_INDIRECT, descs={
+    0: (VR_A, 0, D_NEXT, 0),                       # self loop
+    1: (VR_A, 16, D_NEXT, 16),                     # next out of range
+    2: (VR_A, 16, D_WRITE | D_NEXT, 3), 3: (VR_A, 16, 0, 0),  # readable after writable
+    4: (VR_A, 16, D_NEXT, 5), 5: (VR_A, 0xFFFFFFF8, D_WRITE, 0),  # length overflow
+    6: (0x900000, 16, 0, 0),                       # unmapped
+    7: (VR_A, 0, D_INDIRECT, 0),                   # empty table
+    8: (VR_A, 24, D_INDIRECT, 0),                  # not 16*k
+    9: (VR_A, 16, D_INDIRECT | D_NEXT, 0),         # indirect with next
+    10: (VR_A + 0x100, 16, D_INDIRECT, 0),         # nested
+    11: (VR_B + 0x7FF0, 32, D_INDIRECT, 0),        # table runs out of guest RAM
+    12: (VR_A + 0x7FF8, 16, D_WRITE, 0),           # across regions: two segments
+}, heads=range(13), guest=bytes(0x100) + vr_table({0: (VR_A, 16, D_INDIRECT, 0)}),
+    ops=b"".join(pop() for _ in range(12)) + pop(1, 1)))
+write("vring", "avail-jump", vring(3, avail_idx=9, ops=pop() + bytes([VR_SIGNAL, VR_ENABLE])))
+write("vring", "bad-head", vring(3, descs={0: (VR_A, 1, 0, 0)}, heads=[0, 8], ops=pop() + pop() + pop()))
+write("vring", "no-indirect", vring(3, descs={0: (VR_A, 16, D_INDIRECT, 0)}, heads=[0],
+                                    guest=vr_table({0: (VR_A, 16, 0, 0)}), ops=pop()))
+write("vring", "regions-overlap", vring(3, regions=[("raw", 0x1000, 0x2000, 0x500000000000),
+                                                 ("raw", 0x2000, 0x1000, 0x500000004000)],
+                                    descs={0: (0x1800, 16, 0, 0)}, heads=[0], ops=pop()))
+write("vring", "regions-wrap", vring(3, regions=[("raw", 2**64 - 0x1000, 0x1000, 0x500000000000),
+                                                  ("raw", 0x0, 0x1000, 0x500000001000)],
+                                     descs={0: (2**64 - 0x10, 0x20, 0, 0)}, heads=[0], ops=pop()))
+write("vring", "regions-uaddr-wrap", vring(3, regions=[("raw", 0x10000, 0x1000, 2**64 - 0x800)],
+                                           descs={0: (0x10000, 16, 0, 0)}, heads=[0], ops=pop()))
+write("vring", "guest-rewrites", vring(3, descs={0: (VR_A, 16, D_NEXT, 1), 1: (VR_A, 16, D_WRITE, 0)}, heads=[0, 0],
+                                       ops=pop() + bytes([VR_POKE]) + struct.pack("<HH", 8, 0xFFFF) + pop() +
+                                       bytes([VR_POKE]) + struct.pack("<HH", 16 * 8 + 2, 7) + pop() + pop()))

@@ -9,11 +9,11 @@
 #   run.sh [--build-dir DIR] [--target T]... [--execs N | --time S] [--jobs J] [--merge]
 #
 #   --build-dir DIR  the clang build (default: build-fuzz at the top of the tree)
-#   --target T       ring, scsi, config, virtio or inotify; repeatable (default: all)
+#   --target T       ring, scsi, config, virtio, inotify or vring; repeatable (default: all)
 #   --execs N        total executions over all targets (default 10000000),
-#                    split by weight: ring and scsi 40 each, config and
-#                    virtio 10 each, inotify 2 (renormalised over the
-#                    targets chosen)
+#                    split by weight: ring and scsi 40 each, config,
+#                    virtio and vring 10 each, inotify 2 (renormalised
+#                    over the targets chosen)
 #   --time S         instead: S seconds per target (-max_total_time), as CI runs it
 #   --jobs J         processes per target (libFuzzer -jobs/-workers; default:
 #                    the CPUs, at most 8)
@@ -53,14 +53,14 @@ while [ $# -gt 0 ]; do
 	*) echo "run.sh: unknown argument '$1'" >&2; usage ;;
 	esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(ring scsi config virtio inotify)
+[ ${#targets[@]} -gt 0 ] || targets=(ring scsi config virtio inotify vring)
 [ "$jobs" -ge 1 ] || { echo "run.sh: --jobs must be at least 1" >&2; exit 2; }
 
-declare -A weight=([ring]=40 [scsi]=40 [config]=10 [virtio]=10 [inotify]=2)
-declare -A max_len=([ring]=16384 [scsi]=16384 [config]=1024 [virtio]=4096 [inotify]=4096)
+declare -A weight=([ring]=40 [scsi]=40 [config]=10 [virtio]=10 [inotify]=2 [vring]=10)
+declare -A max_len=([ring]=16384 [scsi]=16384 [config]=1024 [virtio]=4096 [inotify]=4096 [vring]=8192)
 total_weight=0
 for t in "${targets[@]}"; do
-	[ -n "${weight[$t]:-}" ] || { echo "run.sh: unknown target '$t' (ring, scsi, config, virtio, inotify)" >&2; exit 2; }
+	[ -n "${weight[$t]:-}" ] || { echo "run.sh: unknown target '$t' (ring, scsi, config, virtio, inotify, vring)" >&2; exit 2; }
 	[ -x "$build/tests/fuzz/fuzz-$t" ] || {
 		echo "run.sh: $build/tests/fuzz/fuzz-$t is missing; build it with" >&2
 		echo "  CC=clang cmake -S $src -B $build -DVHOSTIO_FUZZ=ON -DVHOSTIO_SANITIZE=ON && cmake --build $build --target fuzz" >&2

@@ -9,6 +9,11 @@
 #   daemon/, handlers/, tools/ -> public headers, and the header-only
 #                        helpers of libvhostio/common (byteorder.h, clock.h, util.h)
 #   public headers    -> <vhostio/...> and system headers only
+#   kernel/           -> its own headers and kernel headers only (it is built
+#                        by Kbuild: no libvhostio header, no userspace header
+#                        outside vring_port.h's !__KERNEL__ branch)
+#   tests/unit/kernel/, tests/fuzz/fuzz-vring.c -> kernel/ headers, their own,
+#                        tests/fuzz/fuzz.h; no libvhostio header
 #
 # Usage: check-includes.sh [SOURCE_DIR]
 set -u
@@ -72,6 +77,41 @@ for h in "$lib"/include/vhostio/*.h; do
 	fi
 	if grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*<vhostio/' "$h" | grep -v -E '<vhostio/(common|handler|vhost_fabric)\.h>'; then
 		echo "layering: ${h#"$src"/} includes a public header other than common.h, handler.h, vhost_fabric.h"
+		fail=1
+	fi
+done
+# kernel/: quoted includes only of files in kernel/ itself.
+if [ -d "$src/kernel" ]; then
+	while IFS= read -r f; do
+		while IFS=: read -r line inc; do
+			inc=${inc#*\"}
+			inc=${inc%%\"*}
+			[ -f "$src/kernel/$inc" ] && continue
+			echo "layering: ${f#"$src"/}:$line includes \"$inc\", not a kernel/ header"
+			fail=1
+		done < <(grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$f")
+		if grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*<vhostio/' "$f"; then
+			echo "layering: ${f#"$src"/} includes a libvhostio public header"
+			fail=1
+		fi
+	done < <(find "$src/kernel" -name '*.[ch]')
+fi
+# The host tests of kernel/ see kernel/ and their own headers, not the library.
+kernel_tests=()
+[ -d "$src/tests/unit/kernel" ] && while IFS= read -r f; do kernel_tests+=("$f"); done \
+	< <(find "$src/tests/unit/kernel" -name '*.[ch]')
+[ -f "$src/tests/fuzz/fuzz-vring.c" ] && kernel_tests+=("$src/tests/fuzz/fuzz-vring.c")
+for f in "${kernel_tests[@]}"; do
+	while IFS=: read -r line inc; do
+		inc=${inc#*\"}
+		inc=${inc%%\"*}
+		[ -f "$(dirname "$f")/$inc" ] && [ -z "$(owner_of "$inc")" ] && continue
+		[ -f "$src/kernel/$inc" ] && continue
+		echo "layering: ${f#"$src"/}:$line includes \"$inc\", not a kernel/ or own header"
+		fail=1
+	done < <(grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$f")
+	if grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*<vhostio/' "$f"; then
+		echo "layering: ${f#"$src"/} includes a libvhostio public header"
 		fail=1
 	fi
 done
