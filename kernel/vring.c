@@ -187,7 +187,7 @@ static int vhio_guest_read(const struct vhio_vq *vq, const struct vhio_memtable 
 
 /* ---- Split virtqueue ---- */
 
-static const char *const vhio_vq_errstr[VHIO_VQ_E_COUNT] = {
+static const char * const vhio_vq_errstr[VHIO_VQ_E_COUNT] = {
 	[VHIO_VQ_OK] = "ok",
 	[VHIO_VQ_E_NEXT_RANGE] = "descriptor next index out of range",
 	[VHIO_VQ_E_LOOP] = "descriptor chain loops or is longer than its table",

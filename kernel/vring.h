@@ -110,8 +110,7 @@ const char *vhio_vq_strerror(enum vhio_vq_err err);
 struct vhio_vq_config {
 	u32 num;		/* VHOST_SET_VRING_NUM: power of 2, 1..32768 */
 	u32 index;		/* vq number, for log lines */
-	u64 features;		/* negotiated: VIRTIO_RING_F_EVENT_IDX, _INDIRECT_DESC,
-				 * VIRTIO_F_NOTIFY_ON_EMPTY are used */
+	u64 features;		/* negotiated; EVENT_IDX, INDIRECT_DESC, NOTIFY_ON_EMPTY used */
 	u64 desc;		/* VHOST_SET_VRING_ADDR, owner addresses */
 	u64 avail;
 	u64 used;
@@ -165,12 +164,16 @@ static inline bool vhio_vq_broken(const struct vhio_vq *vq)
 	return vq->broken;
 }
 
-/* Entries the guest made available and not popped yet (re-reads
- * avail->idx), or -EIO if the queue is (now) broken or not started. */
+/*
+ * Entries the guest made available and not popped yet (re-reads
+ * avail->idx), or -EIO if the queue is (now) broken or not started.
+ */
 int vhio_vq_avail_count(struct vhio_vq *vq);
 
-/* A popped chain.  The caller sets out/out_max and in/in_max (the
- * capacity of the segment arrays); pop sets the rest. */
+/*
+ * A popped chain.  The caller sets out/out_max and in/in_max (the
+ * capacity of the segment arrays); pop sets the rest.
+ */
 struct vhio_vq_req {
 	struct iovec *out;	/* device-readable segments (owner addresses) */
 	unsigned int out_max;

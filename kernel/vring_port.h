@@ -26,9 +26,11 @@
 #include <linux/vhost_types.h>
 #include <asm/barrier.h>
 
-/* The engine's accesses to the ring are ordered against the guest's. */
+/* avail->idx before the entries and descriptors it publishes */
 #define vp_rmb()	smp_rmb()
+/* used elements before the used->idx that publishes them */
 #define vp_wmb()	smp_wmb()
+/* used->idx or a kick request before reading the guest's fields */
 #define vp_mb()		smp_mb()
 
 #define vp_warn(fmt, ...)	pr_warn_ratelimited("vhostio: " fmt, __VA_ARGS__)
@@ -98,9 +100,14 @@ typedef __u64 u64;
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)
 
-/* Only for operands of the same type, as the engine uses them. */
-#define min(a, b)	((a) < (b) ? (a) : (b))
+/* The engine uses it only on operands of one type. */
+#define min(a, b)	(__extension__ ({		\
+	__typeof__(a) _min_a = (a);			\
+	__typeof__(b) _min_b = (b);			\
+	_min_a < _min_b ? _min_a : _min_b;		\
+}))
 
+/* The same three barriers, as C11 fences. */
 #define vp_rmb()	__atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define vp_wmb()	__atomic_thread_fence(__ATOMIC_RELEASE)
 #define vp_mb()		__atomic_thread_fence(__ATOMIC_SEQ_CST)
