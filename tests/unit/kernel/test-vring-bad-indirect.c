@@ -2,7 +2,10 @@
 /* Malformed indirect descriptors fail the request: table length 0, not a
  * multiple of 16, more than num entries (-EINVAL, INDIRECT_LEN); INDIRECT
  * with NEXT; an INDIRECT entry inside a table (nested); a table not in
- * guest memory, wholly or in part, or wrapping past 2^64 (-EFAULT). */
+ * guest memory, wholly or in part, or wrapping past 2^64, or in a region
+ * whose owner memory cannot be read (-EFAULT, INDIRECT_FAULT). */
+#include <stdlib.h>
+
 #include "vfail.h"
 
 #define TABLE	(VT_GPA0 + 0x1000)
@@ -78,6 +81,28 @@ int main(void)
 		      "a table across two regions: %d err %d", ret, req.err);
 	}
 	CHECK(t.sim.faults == 0, "%lu faults", t.sim.faults);
+
+	/* A region whose owner range the owner did not map: reading the table faults. */
+	{
+		struct vhost_memory_region r[3] = {
+			{ .guest_phys_addr = VT_GPA0, .memory_size = VT_REGION, .userspace_addr = VT_UA0 },
+			{ .guest_phys_addr = VT_GPA1, .memory_size = VT_REGION, .userspace_addr = VT_UA1 },
+			{ .guest_phys_addr = 0x900000, .memory_size = 0x1000,
+			  .userspace_addr = 0x300000000000ULL },
+		};
+		struct vhio_vq_req req;
+		int ret;
+
+		free(t.mt);
+		t.mt = malloc(vhio_mem_bytes(3));
+		CHECK(t.mt && vhio_mem_build(t.mt, r, 3, 64) == 0, "three regions");
+		vt_desc(&t, 1, 0x900000, 16, VRING_DESC_F_INDIRECT, 0);
+		vt_publish(&t, 1);
+		ret = vt_pop(&t, &req, 8);
+		CHECK(t.sim.faults == 1, "the one read of the table faulted: %lu", t.sim.faults);
+		t.sim.faults = 0;
+		vfail_expect(&t, &req, ret, -EFAULT, VHIO_VQ_E_INDIRECT_FAULT, 1, 3);
+	}
 	vt_fini(&t);
 	return check_failures ? T_EXIT_FAIL : T_EXIT_PASS;
 }

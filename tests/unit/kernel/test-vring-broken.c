@@ -72,6 +72,26 @@ int main(void)
 
 	/* A restart (new backend) clears it. */
 	CHECK(vhio_vq_start(&t.vq) == 0 && !vhio_vq_broken(&t.vq), "restart");
+
+	/* Writes that fault: the kick flag, avail_event, a used element. */
+	t.sim.fail_after = 0;
+	CHECK(vhio_vq_disable_kicks(&t.vq) == -EIO, "used->flags write faults");
+	t.sim.fail_after = -1;
+	expect_broken(&t, VHIO_VQ_E_RING_FAULT);
+	CHECK(vhio_vq_start(&t.vq) == 0, "restart");
+	t.sim.fail_after = 0;
+	CHECK(vhio_vq_push(&t.vq, 0, 0) == -EIO, "used element write faults");
+	t.sim.fail_after = -1;
+	expect_broken(&t, VHIO_VQ_E_RING_FAULT);
+	vt_fini(&t);
+
+	vt_init(&t, 8, 1ULL << VIRTIO_RING_F_EVENT_IDX, 0, 0);
+	t.sim.fail_after = 0;
+	CHECK(vhio_vq_enable_kicks(&t.vq) == -EIO, "avail_event write faults");
+	t.sim.fail_after = -1;
+	expect_broken(&t, VHIO_VQ_E_RING_FAULT);
+	/* A restart (new backend) clears it. */
+	CHECK(vhio_vq_start(&t.vq) == 0 && !vhio_vq_broken(&t.vq), "restart");
 	vt_fini(&t);
 	return check_failures ? T_EXIT_FAIL : T_EXIT_PASS;
 }
