@@ -8,7 +8,7 @@ src=$1 kver=$2 out=$3
 command -v dkms >/dev/null || { echo "no dkms"; exit 77; }
 version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$src/dkms.conf")
 rm -rf "$out" && mkdir -p "$out/src/vhostio-scsi-$version" "$out/tree"
-(cd "$src" && cp Kbuild main.c fabric.c vhostio_scsi.h Makefile kernel-version.sh dkms.conf "$out/src/vhostio-scsi-$version/")
+(cd "$src" && cp Kbuild *.c *.h Makefile kernel-version.sh dkms.conf "$out/src/vhostio-scsi-$version/")
 dkms --dkmstree "$out/tree" --sourcetree "$out/src" add -m vhostio-scsi -v "$version"
 dkms --dkmstree "$out/tree" --sourcetree "$out/src" build -m vhostio-scsi -v "$version" -k "$kver"
 ko=$(find "$out/tree/vhostio-scsi/$version/$kver" -name 'vhostio_scsi.ko*' | head -n 1)

@@ -111,19 +111,17 @@ static int vhostio_get_cmd_state(struct se_cmd *se_cmd)
 	return 0;
 }
 
-/*
- * Responses go back on the virtqueue a command came from; until the
- * data path is attached no command is submitted, so these only release.
- */
+/* The response goes back on the virtqueue the command came from, from the
+ * device's worker (which has the owner's address space). */
 static int vhostio_queue_data_in(struct se_cmd *se_cmd)
 {
-	transport_generic_free_cmd(se_cmd, 0);
+	vhostio_cmd_done(container_of(se_cmd, struct vhostio_scsi_cmd, se_cmd));
 	return 0;
 }
 
 static int vhostio_queue_status(struct se_cmd *se_cmd)
 {
-	transport_generic_free_cmd(se_cmd, 0);
+	vhostio_cmd_done(container_of(se_cmd, struct vhostio_scsi_cmd, se_cmd));
 	return 0;
 }
 

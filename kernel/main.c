@@ -5,10 +5,9 @@
  * (<linux/vhost.h>), so that QEMU's vhost-scsi-pci, libvirt, targetcli
  * and vhostio-io use it unchanged.
  *
- * This is the first stage: the fabric and its configfs tree, device
- * ownership, features, and endpoints (a device bound to the TPGs of one
- * WWN).  The virtqueues and the command path come next; until then the
- * ring ioctls answer ENOTTY, as an unknown ioctl does.
+ * Here: ownership, features, the memory table, the rings' configuration
+ * and endpoints (a device bound to the TPGs of one WWN); the virtqueues
+ * and the command path are in io.c.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -17,6 +16,8 @@
 #include <linux/module.h>
 #include <linux/namei.h>
 #include <linux/sched/mm.h>
+#include <linux/eventfd.h>
+#include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vhost.h>
@@ -26,6 +27,7 @@
 #include <target/target_core_base.h>
 #include <target/target_core_fabric.h>
 
+#include "dev.h"
 #include "vhostio_scsi.h"
 
 /* What this device offers (stock 6.1 also offers T10_PI and LOG_ALL,
@@ -39,20 +41,6 @@
 /* The ABI version stock reports for VHOST_SCSI_GET_ABI_VERSION. */
 #define VHOSTIO_SCSI_ABI_VERSION 1
 
-/* The TPGs one endpoint may hold (stock: every TPG of the WWN). */
-#define VHOSTIO_ENDPOINT_TPGS 64
-
-struct vhostio_dev {
-	struct mutex lock;
-	struct mm_struct *owner_mm;      /* SET_OWNER: the address space rings live in */
-	u64 features;
-	u32 events_missed;
-	bool endpoint_set;
-	char endpoint_wwpn[sizeof(((struct vhost_scsi_target *)0)->vhost_wwpn)];
-	unsigned int n_tpgs;
-	struct vhostio_tpg *tpgs[VHOSTIO_ENDPOINT_TPGS];
-};
-
 static int vhostio_open(struct inode *inode, struct file *f)
 {
 	struct vhostio_dev *vs = kzalloc(sizeof(*vs), GFP_KERNEL);
@@ -60,8 +48,22 @@ static int vhostio_open(struct inode *inode, struct file *f)
 	if (!vs)
 		return -ENOMEM;
 	mutex_init(&vs->lock);
+	init_waitqueue_head(&vs->worker_wait);
+	init_waitqueue_head(&vs->inflight_wait);
+	atomic_set(&vs->inflight, 0);
 	f->private_data = vs;
 	return 0;
+}
+
+/* Stop taking requests and wait for LIO to answer those it holds (their
+ * answers still go into the rings).  Caller holds vs->lock; drops it
+ * while waiting. */
+static void quiesce(struct vhostio_dev *vs)
+{
+	vs->endpoint_set = false;
+	mutex_unlock(&vs->lock);
+	vhostio_wait_inflight(vs);
+	mutex_lock(&vs->lock);
 }
 
 /* Release every TPG the endpoint holds.  Caller holds vs->lock. */
@@ -83,15 +85,31 @@ static void endpoint_clear(struct vhostio_dev *vs)
 	memset(vs->endpoint_wwpn, 0, sizeof(vs->endpoint_wwpn));
 }
 
+static void free_vqs(struct vhostio_dev *vs)
+{
+	unsigned int i;
+
+	for (i = 0; i < VHOSTIO_MAX_VQS; i++) {
+		if (vs->vqs[i])
+			vhostio_vq_free(vs->vqs[i]);
+		vs->vqs[i] = NULL;
+	}
+	kvfree(vs->mem);
+	vs->mem = NULL;
+}
+
 static int vhostio_release(struct inode *inode, struct file *f)
 {
 	struct vhostio_dev *vs = f->private_data;
 
 	mutex_lock(&vs->lock);
+	quiesce(vs);
 	endpoint_clear(vs);
-	if (vs->owner_mm)
-		mmdrop(vs->owner_mm);
 	mutex_unlock(&vs->lock);
+	vhostio_worker_stop(vs);
+	free_vqs(vs);
+	if (vs->owner_mm)
+		mmput(vs->owner_mm);
 	kfree(vs);
 	return 0;
 }
@@ -104,23 +122,30 @@ static int check_owner(struct vhostio_dev *vs)
 
 static long set_owner(struct vhostio_dev *vs)
 {
+	int ret;
+
 	if (vs->owner_mm)
 		return -EBUSY;
-	if (!current->mm)
+	vs->owner_mm = get_task_mm(current);
+	if (!vs->owner_mm)
 		return -EINVAL;
-	mmgrab(current->mm);
-	vs->owner_mm = current->mm;
-	return 0;
+	ret = vhostio_worker_start(vs);
+	if (ret) {
+		mmput(vs->owner_mm);
+		vs->owner_mm = NULL;
+	}
+	return ret;
 }
 
 static long reset_owner(struct vhostio_dev *vs)
 {
-	int ret = check_owner(vs);
-
-	if (ret)
-		return ret;
+	quiesce(vs);
 	endpoint_clear(vs);
-	mmdrop(vs->owner_mm);
+	mutex_unlock(&vs->lock);
+	vhostio_worker_stop(vs);
+	mutex_lock(&vs->lock);
+	free_vqs(vs);
+	mmput(vs->owner_mm);
 	vs->owner_mm = NULL;
 	vs->features = 0;
 	return 0;
@@ -132,6 +157,158 @@ static long set_features(struct vhostio_dev *vs, u64 features)
 		return -EOPNOTSUPP;
 	vs->features = features;
 	return 0;
+}
+
+/* VHOST_SET_MEM_TABLE: the guest's memory as regions of the owner's. */
+static long set_mem_table(struct vhostio_dev *vs, struct vhost_memory __user *um)
+{
+	struct vhost_memory_region *regions;
+	struct vhio_memtable *mt;
+	struct vhost_memory hdr;
+	u32 i;
+	int ret;
+
+	if (copy_from_user(&hdr, um, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.padding)
+		return -EOPNOTSUPP;
+	if (hdr.nregions > VHIO_MEM_REGIONS_DEFAULT)
+		return -E2BIG;
+	regions = kvmalloc_array(hdr.nregions ? hdr.nregions : 1, sizeof(*regions), GFP_KERNEL);
+	mt = kvzalloc(vhio_mem_bytes(hdr.nregions), GFP_KERNEL);
+	if (!regions || !mt) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (copy_from_user(regions, um->regions, hdr.nregions * sizeof(*regions))) {
+		ret = -EFAULT;
+		goto out;
+	}
+	for (i = 0; i < hdr.nregions; i++) {
+		if (!access_ok(u64_to_user_ptr(regions[i].userspace_addr), regions[i].memory_size)) {
+			ret = -EFAULT;
+			goto out;
+		}
+	}
+	ret = vhio_mem_build(mt, regions, hdr.nregions, VHIO_MEM_REGIONS_DEFAULT);
+	if (ret)
+		goto out;
+	swap(vs->mem, mt);
+out:
+	kvfree(mt);
+	kvfree(regions);
+	return ret;
+}
+
+static struct vhostio_vq *get_vq(struct vhostio_dev *vs, unsigned int index)
+{
+	struct vhostio_vq *vq;
+
+	if (index >= VHOSTIO_MAX_VQS)
+		return ERR_PTR(-ENOBUFS);
+	if (vs->vqs[index])
+		return vs->vqs[index];
+	/* Allocated on first use: an idle device costs no per-queue memory. */
+	vq = kzalloc(sizeof(*vq), GFP_KERNEL);
+	if (!vq)
+		return ERR_PTR(-ENOMEM);
+	vq->out = kmalloc_array(VHOSTIO_MAX_SEGS, sizeof(*vq->out), GFP_KERNEL);
+	vq->in = kmalloc_array(VHOSTIO_MAX_SEGS, sizeof(*vq->in), GFP_KERNEL);
+	if (!vq->out || !vq->in) {
+		kfree(vq->out);
+		kfree(vq->in);
+		kfree(vq);
+		return ERR_PTR(-ENOMEM);
+	}
+	vq->dev = vs;
+	vq->index = index;
+	init_llist_head(&vq->done);
+	vs->vqs[index] = vq;
+	return vq;
+}
+
+/* The per-ring ioctls.  A ring is reconfigured only while it is stopped:
+ * the worker is out (it runs under vs->lock), and a running engine is
+ * stopped first, keeping its position. */
+static long vring_ioctl(struct vhostio_dev *vs, unsigned int cmd, void __user *argp)
+{
+	struct vhost_vring_state st;
+	struct vhost_vring_addr addr;
+	struct vhost_vring_file vf;
+	struct vhostio_vq *vq;
+	struct file *kick;
+
+	switch (cmd) {
+	case VHOST_SET_VRING_NUM:
+	case VHOST_SET_VRING_BASE:
+	case VHOST_GET_VRING_BASE:
+		if (copy_from_user(&st, argp, sizeof(st)))
+			return -EFAULT;
+		vq = get_vq(vs, st.index);
+		if (IS_ERR(vq))
+			return PTR_ERR(vq);
+		if (cmd == VHOST_GET_VRING_BASE) {
+			vhostio_vq_stop(vq);
+			st.num = vq->base;
+			return copy_to_user(argp, &st, sizeof(st)) ? -EFAULT : 0;
+		}
+		if (vq->running)
+			return -EBUSY;
+		if (cmd == VHOST_SET_VRING_NUM) {
+			if (!st.num || st.num > VHIO_VQ_MAX_NUM || (st.num & (st.num - 1)))
+				return -EINVAL;
+			vq->num = st.num;
+		} else {
+			if (st.num > 0xffff)
+				return -EINVAL;
+			vq->base = st.num;
+		}
+		return 0;
+	case VHOST_SET_VRING_ADDR:
+		if (copy_from_user(&addr, argp, sizeof(addr)))
+			return -EFAULT;
+		vq = get_vq(vs, addr.index);
+		if (IS_ERR(vq))
+			return PTR_ERR(vq);
+		if (vq->running)
+			return -EBUSY;
+		if (addr.flags & ~(1U << VHOST_VRING_F_LOG))
+			return -EOPNOTSUPP;
+		vq->addr = addr;
+		vq->addr_set = true;
+		return 0;
+	case VHOST_SET_VRING_KICK:
+	case VHOST_SET_VRING_CALL:
+	case VHOST_SET_VRING_ERR:
+		if (copy_from_user(&vf, argp, sizeof(vf)))
+			return -EFAULT;
+		vq = get_vq(vs, vf.index);
+		if (IS_ERR(vq))
+			return PTR_ERR(vq);
+		if (cmd == VHOST_SET_VRING_ERR)
+			return 0; /* errors are logged, not signalled */
+		if (cmd == VHOST_SET_VRING_CALL) {
+			struct eventfd_ctx *call = NULL;
+
+			if (vf.fd != VHOST_FILE_UNBIND) {
+				call = eventfd_ctx_fdget(vf.fd);
+				if (IS_ERR(call))
+					return PTR_ERR(call);
+			}
+			if (vq->call)
+				eventfd_ctx_put(vq->call);
+			vq->call = call;
+			return 0;
+		}
+		kick = NULL;
+		if (vf.fd != VHOST_FILE_UNBIND) {
+			kick = eventfd_fget(vf.fd);
+			if (IS_ERR(kick))
+				return PTR_ERR(kick);
+		}
+		return vhostio_vq_set_kick(vq, kick);
+	}
+	return -ENOTTY;
 }
 
 /*
@@ -181,15 +358,26 @@ static long set_endpoint(struct vhostio_dev *vs, const struct vhost_scsi_target 
 	}
 	memcpy(vs->endpoint_wwpn, t->vhost_wwpn, sizeof(vs->endpoint_wwpn));
 	vs->endpoint_set = true;
+	/* Requests queued before the endpoint was there. */
+	for (ret = 0; ret < VHOSTIO_MAX_VQS; ret++)
+		if (vs->vqs[ret])
+			vhostio_kick_queue(vs, ret);
 	return 0;
 }
 
 static long clear_endpoint(struct vhostio_dev *vs, const struct vhost_scsi_target *t)
 {
+	unsigned int i;
+
 	if (!vs->endpoint_set)
 		return 0;
 	if (strcmp(vs->endpoint_wwpn, t->vhost_wwpn))
 		return -EINVAL;
+	/* Everything LIO holds is answered before the TPGs go. */
+	quiesce(vs);
+	for (i = 0; i < VHOSTIO_MAX_VQS; i++)
+		if (vs->vqs[i])
+			vhostio_vq_stop(vs->vqs[i]);
 	endpoint_clear(vs);
 	return 0;
 }
@@ -252,8 +440,11 @@ static long vhostio_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 	case VHOST_SCSI_GET_EVENTS_MISSED:
 		ret = put_user(vs->events_missed, (u32 __user *)argp);
 		break;
+	case VHOST_SET_MEM_TABLE:
+		ret = set_mem_table(vs, argp);
+		break;
 	default:
-		ret = -ENOTTY;
+		ret = vring_ioctl(vs, cmd, argp);
 		break;
 	}
 out:

@@ -12,8 +12,11 @@
 #define VHOSTIO_SCSI_H
 
 #include <linux/list.h>
+#include <linux/llist.h>
+#include <linux/uio.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
+#include <linux/scatterlist.h>
 #include <target/target_core_base.h>
 
 #define VHOSTIO_SCSI_VERSION "0.1"
@@ -48,13 +51,27 @@ struct vhostio_tpg {
 extern struct mutex vhostio_tpgs_lock;
 extern struct list_head vhostio_tpgs;
 
-/* The command a session's tag pool holds; the data path fills it in. */
+struct vhostio_dev;
+struct vhostio_vq;
+
+/* The command a session's tag pool holds (one per tag, reset on use). */
 struct vhostio_scsi_cmd {
 	struct se_cmd se_cmd;
 	unsigned char sense[TRANSPORT_SENSE_BUFFER];
+	struct vhostio_vq *vq;        /* answered on the queue it came from */
+	u16 head;                     /* its descriptor chain */
+	u32 data_len;                 /* bytes after the request/response headers */
+	struct scatterlist *sgl;      /* the bounce buffer LIO reads or fills */
+	unsigned int sgl_nents;
+	struct iovec *in;             /* device-writable segments: response, data-in */
+	unsigned int nin;
+	struct llist_node done;       /* on vq->done once LIO has answered */
 };
 
 int vhostio_fabric_register(void);
 void vhostio_fabric_unregister(void);
+
+/* io.c: LIO answered a command (queue_data_in/queue_status). */
+void vhostio_cmd_done(struct vhostio_scsi_cmd *cmd);
 
 #endif

@@ -4,7 +4,7 @@
 # it; loaded, it owns /dev/vhost-scsi and the fabric "vhost" with stock's
 # configfs layout (wwn/tpgt_N/{nexus,lun/lun_M,attrib/fabric_prot_type}),
 # which targetcli drives unchanged; the device ioctls (ownership,
-# features, ABI version, endpoints) answer as stock's do, and an endpoint
+# features, ABI version, rings, endpoints) answer as stock's do, and an endpoint
 # holds its TPG; the modprobe alias makes `modprobe vhost_scsi` load it;
 # 20 load/configure/unload cycles leave no oops or warning.
 set -u
@@ -91,7 +91,9 @@ fd2 = os.open("/dev/vhost-scsi", os.O_RDWR)
 fcntl.ioctl(fd2, SET_OWNER)
 check("another device cannot take the same TPG: EBUSY", err(lambda: fcntl.ioctl(fd2, SET_ENDPOINT, target(wwn))) == errno.EBUSY)
 os.close(fd2)
-check("a ring ioctl not there yet: ENOTTY", err(lambda: fcntl.ioctl(fd, SET_VRING_NUM, struct.pack("II", 0, 128))) == errno.ENOTTY)
+check("SET_VRING_NUM 3 (not a power of 2): EINVAL", err(lambda: fcntl.ioctl(fd, SET_VRING_NUM, struct.pack("II", 2, 3))) == errno.EINVAL)
+check("SET_VRING_NUM on queue 4096: ENOBUFS", err(lambda: fcntl.ioctl(fd, SET_VRING_NUM, struct.pack("II", 4096, 128))) == errno.ENOBUFS)
+check("an ioctl stock does not know (SET_BACKEND_FEATURES): ENOTTY", err(lambda: fcntl.ioctl(fd, 0x4008AF25, struct.pack("Q", 0))) == errno.ENOTTY)
 # The endpoint holds every TPG of the WWN that has a nexus (ABI 1): their
 # nexus stays and configfs refuses their removal.
 held = os.system("echo -n NULL >%s/tpgt_2/nexus 2>/dev/null" % sys.argv[2]) != 0

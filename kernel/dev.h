@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One open /dev/vhost-scsi: its owner, memory table, virtqueues, worker
+ * and endpoint.  main.c handles the ioctls, io.c the virtqueues.
+ *
+ * Locking: dev->lock (a mutex) guards the configuration and is held by
+ * the worker for each pass over the queues, so an ioctl never changes a
+ * ring under it.  LIO answers commands from its own contexts: those only
+ * add the command to its queue's lock-free done list and wake the worker,
+ * which alone touches the rings, in the owner's address space.
+ */
+#ifndef VHOSTIO_SCSI_DEV_H
+#define VHOSTIO_SCSI_DEV_H
+
+#include <linux/eventfd.h>
+#include <linux/llist.h>
+#include <linux/mm_types.h>
+#include <linux/mutex.h>
+#include <linux/poll.h>
+#include <linux/sched.h>
+#include <linux/vhost.h>
+#include <linux/wait.h>
+
+#include "vhostio_scsi.h"
+#include "vring.h"
+
+/* Queues: 0 control, 1 event, 2.. requests (stock's max_io_vqs is 128). */
+#define VHOSTIO_MAX_VQS (128 + 2)
+#define VHOSTIO_VQ_CTL 0
+#define VHOSTIO_VQ_EVT 1
+/* The TPGs one endpoint may hold (stock: every TPG of the WWN). */
+#define VHOSTIO_ENDPOINT_TPGS 64
+/* Segments a request may have in each direction. */
+#define VHOSTIO_MAX_SEGS 1024
+
+struct vhostio_vq {
+	struct vhostio_dev *dev;
+	unsigned int index;
+	/* What the ioctls set (under dev->lock). */
+	u32 num;
+	u16 base;
+	bool addr_set;
+	struct vhost_vring_addr addr;
+	struct file *kick;
+	struct eventfd_ctx *call;
+	/* The engine, set up when the queue first runs with an endpoint. */
+	struct vhio_vq vq;
+	bool running;
+	/* Kicks: a wait queue entry on the kick eventfd. */
+	poll_table pt;
+	wait_queue_head_t *wqh;
+	wait_queue_entry_t wait;
+	/* Answered by LIO, to complete into the ring (any context). */
+	struct llist_head done;
+	/* Worker scratch for one request's segments. */
+	struct iovec *out, *in;
+};
+
+struct vhostio_dev {
+	struct mutex lock;
+	struct mm_struct *owner_mm;      /* SET_OWNER: the address space rings live in */
+	struct task_struct *worker;
+	wait_queue_head_t worker_wait;
+	/* A bit per queue with a kick or completions to serve. */
+	unsigned long work_bits[BITS_TO_LONGS(VHOSTIO_MAX_VQS)];
+	u64 features;
+	u32 events_missed;
+	struct vhio_memtable *mem;
+	struct vhostio_vq *vqs[VHOSTIO_MAX_VQS];
+	/* Commands submitted and not yet answered into a ring. */
+	atomic_t inflight;
+	wait_queue_head_t inflight_wait;
+	bool endpoint_set;
+	char endpoint_wwpn[sizeof(((struct vhost_scsi_target *)0)->vhost_wwpn)];
+	unsigned int n_tpgs;
+	struct vhostio_tpg *tpgs[VHOSTIO_ENDPOINT_TPGS];
+};
+
+/* io.c */
+int vhostio_worker_start(struct vhostio_dev *dev);
+void vhostio_worker_stop(struct vhostio_dev *dev);
+void vhostio_kick_queue(struct vhostio_dev *dev, unsigned int index);
+int vhostio_vq_set_kick(struct vhostio_vq *vq, struct file *kick);
+/* Stop a queue's engine (kicks off, base kept); caller holds dev->lock. */
+void vhostio_vq_stop(struct vhostio_vq *vq);
+void vhostio_vq_free(struct vhostio_vq *vq);
+/* Wait, without dev->lock, until every submitted command is answered. */
+void vhostio_wait_inflight(struct vhostio_dev *dev);
+
+#endif

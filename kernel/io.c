@@ -1,0 +1,520 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The data path: one worker thread per device, in the owner's address
+ * space, polls the kick eventfds, pops requests with the virtqueue engine
+ * (vring.c), copies data-out into a buffer of kernel pages and submits
+ * the command to LIO; LIO's answers come back through vhostio_cmd_done()
+ * from any context and the worker writes response and data-in into the
+ * guest's buffers, pushes them used and signals the call eventfd.
+ *
+ * Data is bounced, not pinned: a buffer of any alignment or size (up to
+ * what LIO accepts) works, memory is allocated per command as it comes,
+ * and nothing of the guest's is mapped while LIO holds a command.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/file.h>
+#include <linux/highmem.h>
+#include <linux/kthread.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/virtio_byteorder.h>
+#include <linux/virtio_scsi.h>
+#include <scsi/scsi_proto.h>
+#include <target/target_core_base.h>
+#include <target/target_core_fabric.h>
+
+#include "dev.h"
+
+/* Requests one queue may take per pass before the others get a turn. */
+#define VHOSTIO_BUDGET 256
+
+static int vq_read(void *priv, void *dst, u64 uaddr, size_t len)
+{
+	return copy_from_user(dst, u64_to_user_ptr(uaddr), len) ? -EFAULT : 0;
+}
+
+static int vq_write(void *priv, u64 uaddr, const void *src, size_t len)
+{
+	return copy_to_user(u64_to_user_ptr(uaddr), src, len) ? -EFAULT : 0;
+}
+
+static const struct vhio_vq_ops vq_ops = {
+	.read = vq_read,
+	.write = vq_write,
+};
+
+void vhostio_kick_queue(struct vhostio_dev *dev, unsigned int index)
+{
+	set_bit(index, dev->work_bits);
+	wake_up(&dev->worker_wait);
+}
+
+/* ---- kicks ---- */
+
+static int kick_wakeup(wait_queue_entry_t *wait, unsigned int mode, int sync, void *key)
+{
+	struct vhostio_vq *vq = container_of(wait, struct vhostio_vq, wait);
+
+	if (key && !(key_to_poll(key) & EPOLLIN))
+		return 0;
+	vhostio_kick_queue(vq->dev, vq->index);
+	return 0;
+}
+
+static void kick_queue_proc(struct file *file, wait_queue_head_t *wqh, poll_table *pt)
+{
+	struct vhostio_vq *vq = container_of(pt, struct vhostio_vq, pt);
+
+	vq->wqh = wqh;
+	add_wait_queue(wqh, &vq->wait);
+}
+
+static void kick_unpoll(struct vhostio_vq *vq)
+{
+	if (vq->wqh) {
+		remove_wait_queue(vq->wqh, &vq->wait);
+		vq->wqh = NULL;
+	}
+}
+
+int vhostio_vq_set_kick(struct vhostio_vq *vq, struct file *kick)
+{
+	__poll_t mask;
+
+	kick_unpoll(vq);
+	if (vq->kick)
+		fput(vq->kick);
+	vq->kick = kick;
+	if (!kick)
+		return 0;
+	init_waitqueue_func_entry(&vq->wait, kick_wakeup);
+	init_poll_funcptr(&vq->pt, kick_queue_proc);
+	mask = vfs_poll(kick, &vq->pt);
+	if (mask & EPOLLIN)
+		vhostio_kick_queue(vq->dev, vq->index);
+	return 0;
+}
+
+void vhostio_vq_stop(struct vhostio_vq *vq)
+{
+	if (vq->running)
+		vq->base = vhio_vq_get_base(&vq->vq);
+	vq->running = false;
+}
+
+void vhostio_vq_free(struct vhostio_vq *vq)
+{
+	vhostio_vq_set_kick(vq, NULL);
+	if (vq->call)
+		eventfd_ctx_put(vq->call);
+	kfree(vq->out);
+	kfree(vq->in);
+	kfree(vq);
+}
+
+/* First use with an endpoint and a complete configuration: start the engine. */
+static bool vq_ready(struct vhostio_vq *vq)
+{
+	struct vhostio_dev *dev = vq->dev;
+	struct vhio_vq_config cfg = {
+		.num = vq->num,
+		.index = vq->index,
+		.features = dev->features,
+		.desc = vq->addr.desc_user_addr,
+		.avail = vq->addr.avail_user_addr,
+		.used = vq->addr.used_user_addr,
+		.last_avail_idx = vq->base,
+	};
+
+	/* No endpoint (never set, or being cleared): no new request. */
+	if (!dev->endpoint_set)
+		return false;
+	if (vq->running)
+		return !vhio_vq_broken(&vq->vq);
+	if (!vq->num || !vq->addr_set || !dev->mem)
+		return false;
+	if (vhio_vq_setup(&vq->vq, &cfg, &vq_ops, vq) || vhio_vq_start(&vq->vq)) {
+		pr_warn_ratelimited("vq %u: ring not accessible; not started\n", vq->index);
+		return false;
+	}
+	vq->running = true;
+	return true;
+}
+
+static void signal_guest(struct vhostio_vq *vq)
+{
+	if (vq->call && vhio_vq_need_signal(&vq->vq))
+		eventfd_signal(vq->call, 1);
+}
+
+/* Copy 'len' bytes of kernel memory into the device-writable segments. */
+static size_t copy_out(const struct iovec *iov, unsigned int n, size_t skip, const void *src, size_t len)
+{
+	struct iov_iter it;
+	size_t total = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		total += iov[i].iov_len;
+	iov_iter_init(&it, READ, iov, n, total);
+	iov_iter_advance(&it, skip);
+	return copy_to_iter(src, len, &it);
+}
+
+/* Answer a request that never reached LIO: just a virtio-scsi response. */
+static void respond(struct vhostio_vq *vq, u16 head, const struct iovec *in, unsigned int nin, u8 response)
+{
+	struct virtio_scsi_cmd_resp resp = { .response = response };
+	size_t n = copy_out(in, nin, 0, &resp, sizeof(resp));
+
+	vhio_vq_push(&vq->vq, head, n == sizeof(resp) ? n : 0);
+}
+
+/* ---- completion ---- */
+
+void vhostio_cmd_done(struct vhostio_scsi_cmd *cmd)
+{
+	struct vhostio_vq *vq = cmd->vq;
+
+	llist_add(&cmd->done, &vq->done);
+	vhostio_kick_queue(vq->dev, vq->index);
+}
+
+static void release_cmd(struct vhostio_dev *dev, struct vhostio_scsi_cmd *cmd)
+{
+	if (cmd->sgl)
+		target_free_sgl(cmd->sgl, cmd->sgl_nents);
+	cmd->sgl = NULL;
+	kfree(cmd->in);
+	cmd->in = NULL;
+	transport_generic_free_cmd(&cmd->se_cmd, 0);
+	if (atomic_dec_and_test(&dev->inflight))
+		wake_up(&dev->inflight_wait);
+}
+
+static void complete_cmd(struct vhostio_vq *vq, struct vhostio_scsi_cmd *cmd)
+{
+	struct se_cmd *se_cmd = &cmd->se_cmd;
+	struct virtio_scsi_cmd_resp resp = {
+		.response = VIRTIO_SCSI_S_OK,
+		.status = se_cmd->scsi_status,
+	};
+	size_t written, want;
+	u32 data = 0;
+
+	if (se_cmd->se_cmd_flags & (SCF_UNDERFLOW_BIT | SCF_OVERFLOW_BIT))
+		resp.resid = __cpu_to_virtio32(true, se_cmd->residual_count);
+	if (se_cmd->scsi_sense_length) {
+		u32 n = min_t(u32, se_cmd->scsi_sense_length, VIRTIO_SCSI_SENSE_SIZE);
+
+		memcpy(resp.sense, cmd->sense, n);
+		resp.sense_len = __cpu_to_virtio32(true, n);
+	}
+	written = copy_out(cmd->in, cmd->nin, 0, &resp, sizeof(resp));
+	want = sizeof(resp);
+	if (se_cmd->data_direction == DMA_FROM_DEVICE && written == want && cmd->sgl) {
+		struct scatterlist *sg;
+		unsigned int i;
+
+		data = cmd->data_len;
+		if (se_cmd->se_cmd_flags & SCF_UNDERFLOW_BIT)
+			data -= min(data, se_cmd->residual_count);
+		for_each_sg(cmd->sgl, sg, cmd->sgl_nents, i) {
+			size_t n = min_t(size_t, sg->length, data - (want - sizeof(resp)));
+			void *p;
+
+			if (!n)
+				break;
+			p = kmap_local_page(sg_page(sg));
+			written += copy_out(cmd->in, cmd->nin, want, p + sg->offset, n);
+			kunmap_local(p);
+			want += n;
+		}
+	}
+	if (written != want)
+		pr_warn_ratelimited("vq %u: response for head %u not fully written (%zu of %zu bytes)\n",
+				    vq->index, cmd->head, written, want);
+	vhio_vq_push(&vq->vq, cmd->head, written);
+	release_cmd(vq->dev, cmd);
+}
+
+/* ---- requests ---- */
+
+static int task_attr(u8 attr)
+{
+	switch (attr) {
+	case VIRTIO_SCSI_S_ORDERED:
+		return TCM_ORDERED_TAG;
+	case VIRTIO_SCSI_S_HEAD:
+		return TCM_HEAD_TAG;
+	case VIRTIO_SCSI_S_ACA:
+		return TCM_ACA_TAG;
+	default:
+		return TCM_SIMPLE_TAG;
+	}
+}
+
+static struct vhostio_tpg *find_tpg(struct vhostio_dev *dev, u8 tag)
+{
+	unsigned int i;
+
+	for (i = 0; i < dev->n_tpgs; i++)
+		if (dev->tpgs[i]->tag == tag)
+			return dev->tpgs[i];
+	return NULL;
+}
+
+/* Copy the data-out that follows the request header into the bounce pages. */
+static int copy_data_out(struct vhio_vq_req *req, struct vhostio_scsi_cmd *cmd)
+{
+	struct scatterlist *sg;
+	struct iov_iter it;
+	unsigned int i;
+
+	iov_iter_init(&it, WRITE, req->out, req->nout, req->out_len);
+	iov_iter_advance(&it, sizeof(struct virtio_scsi_cmd_req));
+	for_each_sg(cmd->sgl, sg, cmd->sgl_nents, i)
+		if (copy_page_from_iter(sg_page(sg), sg->offset, sg->length, &it) != sg->length)
+			return -EFAULT;
+	return 0;
+}
+
+static void handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
+{
+	struct vhostio_dev *dev = vq->dev;
+	struct virtio_scsi_cmd_req vreq;
+	struct vhostio_scsi_cmd *cmd;
+	struct se_session *se_sess;
+	struct vhostio_tpg *tpg;
+	struct iov_iter it;
+	u32 out_data, in_data;
+	int tag, cpu, dir;
+	u64 lun;
+
+	if (req->in_len < sizeof(struct virtio_scsi_cmd_resp)) {
+		pr_warn_ratelimited("vq %u: head %u has no room for a response\n", vq->index, req->head);
+		vhio_vq_push(&vq->vq, req->head, 0);
+		return;
+	}
+	iov_iter_init(&it, WRITE, req->out, req->nout, req->out_len);
+	if (req->out_len < sizeof(vreq) || copy_from_iter(&vreq, sizeof(vreq), &it) != sizeof(vreq)) {
+		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_FAILURE);
+		return;
+	}
+	tpg = vreq.lun[0] == 1 ? find_tpg(dev, vreq.lun[1]) : NULL;
+	if (!tpg || !tpg->nexus) {
+		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_BAD_TARGET);
+		return;
+	}
+	lun = ((vreq.lun[2] << 8) | vreq.lun[3]) & 0x3fff;
+	out_data = req->out_len - sizeof(vreq);
+	in_data = req->in_len - sizeof(struct virtio_scsi_cmd_resp);
+	if (out_data && in_data) {
+		/* Bidirectional commands are not offered. */
+		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_FAILURE);
+		return;
+	}
+	dir = out_data ? DMA_TO_DEVICE : in_data ? DMA_FROM_DEVICE : DMA_NONE;
+
+	se_sess = tpg->nexus->se_sess;
+	tag = sbitmap_queue_get(&se_sess->sess_tag_pool, &cpu);
+	if (tag < 0) {
+		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_BUSY);
+		return;
+	}
+	cmd = &((struct vhostio_scsi_cmd *)se_sess->sess_cmd_map)[tag];
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->se_cmd.map_tag = tag;
+	cmd->se_cmd.map_cpu = cpu;
+	cmd->se_cmd.tag = __virtio64_to_cpu(true, vreq.tag);
+	cmd->vq = vq;
+	cmd->head = req->head;
+	cmd->data_len = out_data + in_data;
+	cmd->in = kmemdup(req->in, req->nin * sizeof(*req->in), GFP_KERNEL);
+	cmd->nin = req->nin;
+	if (!cmd->in || (cmd->data_len &&
+			 target_alloc_sgl(&cmd->sgl, &cmd->sgl_nents, cmd->data_len, false, false))) {
+		kfree(cmd->in);
+		target_free_tag(se_sess, &cmd->se_cmd);
+		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_BUSY);
+		return;
+	}
+	if (dir == DMA_TO_DEVICE && copy_data_out(req, cmd)) {
+		target_free_sgl(cmd->sgl, cmd->sgl_nents);
+		kfree(cmd->in);
+		target_free_tag(se_sess, &cmd->se_cmd);
+		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_FAILURE);
+		return;
+	}
+
+	atomic_inc(&dev->inflight);
+	if (target_init_cmd(&cmd->se_cmd, se_sess, cmd->sense, lun, cmd->data_len,
+			    task_attr(vreq.task_attr), dir, TARGET_SCF_ACK_KREF) < 0) {
+		/* The session is going away. */
+		if (cmd->sgl)
+			target_free_sgl(cmd->sgl, cmd->sgl_nents);
+		kfree(cmd->in);
+		target_free_tag(se_sess, &cmd->se_cmd);
+		if (atomic_dec_and_test(&dev->inflight))
+			wake_up(&dev->inflight_wait);
+		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_ABORTED);
+		return;
+	}
+	/* A refusal here is answered through queue_status, like any other. */
+	if (target_submit_prep(&cmd->se_cmd, vreq.cdb, cmd->sgl, cmd->sgl_nents, NULL, 0, NULL, 0,
+			       GFP_KERNEL))
+		return;
+	target_submit(&cmd->se_cmd);
+}
+
+/*
+ * The control queue: task management is not offered yet (stock 6.1
+ * offers only LOGICAL UNIT RESET); asynchronous notification has nothing
+ * to report.
+ */
+static void handle_ctl(struct vhostio_vq *vq, struct vhio_vq_req *req)
+{
+	struct iov_iter it;
+	__virtio32 type;
+
+	iov_iter_init(&it, WRITE, req->out, req->nout, req->out_len);
+	if (copy_from_iter(&type, sizeof(type), &it) != sizeof(type)) {
+		vhio_vq_push(&vq->vq, req->head, 0);
+		return;
+	}
+	switch (__virtio32_to_cpu(true, type)) {
+	case VIRTIO_SCSI_T_TMF: {
+		struct virtio_scsi_ctrl_tmf_resp r = { .response = VIRTIO_SCSI_S_FUNCTION_REJECTED };
+
+		vhio_vq_push(&vq->vq, req->head, copy_out(req->in, req->nin, 0, &r, sizeof(r)));
+		break;
+	}
+	case VIRTIO_SCSI_T_AN_QUERY:
+	case VIRTIO_SCSI_T_AN_SUBSCRIBE: {
+		struct virtio_scsi_ctrl_an_resp r = { .response = VIRTIO_SCSI_S_OK };
+
+		vhio_vq_push(&vq->vq, req->head, copy_out(req->in, req->nin, 0, &r, sizeof(r)));
+		break;
+	}
+	default:
+		vhio_vq_push(&vq->vq, req->head, 0);
+		break;
+	}
+}
+
+/* Take what the guest made available, up to the budget; true if more is left. */
+static bool drain_queue(struct vhostio_vq *vq)
+{
+	unsigned int budget = VHOSTIO_BUDGET;
+	struct vhio_vq_req req;
+	int ret;
+
+	if (vq->index == VHOSTIO_VQ_EVT)
+		return false; /* buffers wait there for events */
+	for (;;) {
+		if (vhio_vq_disable_kicks(&vq->vq) < 0)
+			return false;
+		for (;;) {
+			req = (struct vhio_vq_req){
+				.out = vq->out, .out_max = VHOSTIO_MAX_SEGS,
+				.in = vq->in, .in_max = VHOSTIO_MAX_SEGS,
+			};
+			ret = vhio_vq_pop(&vq->vq, vq->dev->mem, &req);
+			if (ret == 0 || ret == -EIO)
+				break;
+			if (ret < 0) {
+				/* A malformed chain: answered empty, the queue goes on. */
+				pr_warn_ratelimited("vq %u: head %u: %s\n", vq->index, req.head,
+						    vhio_vq_strerror(req.err));
+				vhio_vq_push(&vq->vq, req.head, 0);
+			} else if (vq->index == VHOSTIO_VQ_CTL) {
+				handle_ctl(vq, &req);
+			} else {
+				handle_cmd(vq, &req);
+			}
+			if (!--budget) {
+				signal_guest(vq);
+				return true;
+			}
+		}
+		if (ret == -EIO) {
+			pr_err_ratelimited("vq %u: broken (%s): no further requests are taken from it\n",
+					   vq->index, vhio_vq_strerror(vq->vq.broken_reason));
+			return false;
+		}
+		/* Empty: ask for kicks, and look once more for what raced it. */
+		if (vhio_vq_enable_kicks(&vq->vq) != 1)
+			break;
+	}
+	signal_guest(vq);
+	return false;
+}
+
+static void handle_queue(struct vhostio_vq *vq)
+{
+	struct llist_node *done = llist_reverse_order(llist_del_all(&vq->done));
+	struct vhostio_scsi_cmd *cmd, *next;
+	bool completed = false;
+
+	llist_for_each_entry_safe(cmd, next, done, done) {
+		if (vq->running)
+			complete_cmd(vq, cmd);
+		else
+			release_cmd(vq->dev, cmd); /* the ring is gone: nothing to answer into */
+		completed = true;
+	}
+	if (completed && vq->running)
+		signal_guest(vq);
+	if (vq_ready(vq) && drain_queue(vq))
+		vhostio_kick_queue(vq->dev, vq->index);
+}
+
+static int worker_fn(void *data)
+{
+	struct vhostio_dev *dev = data;
+	unsigned int i;
+
+	kthread_use_mm(dev->owner_mm);
+	for (;;) {
+		wait_event_interruptible(dev->worker_wait, kthread_should_stop() ||
+					 !bitmap_empty(dev->work_bits, VHOSTIO_MAX_VQS));
+		if (kthread_should_stop() && bitmap_empty(dev->work_bits, VHOSTIO_MAX_VQS))
+			break;
+		mutex_lock(&dev->lock);
+		for_each_set_bit(i, dev->work_bits, VHOSTIO_MAX_VQS) {
+			clear_bit(i, dev->work_bits);
+			if (dev->vqs[i])
+				handle_queue(dev->vqs[i]);
+		}
+		mutex_unlock(&dev->lock);
+		cond_resched();
+	}
+	kthread_unuse_mm(dev->owner_mm);
+	return 0;
+}
+
+int vhostio_worker_start(struct vhostio_dev *dev)
+{
+	struct task_struct *t = kthread_create(worker_fn, dev, "vhostio-%d", current->pid);
+
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	dev->worker = t;
+	wake_up_process(t);
+	return 0;
+}
+
+void vhostio_worker_stop(struct vhostio_dev *dev)
+{
+	if (dev->worker) {
+		kthread_stop(dev->worker);
+		dev->worker = NULL;
+	}
+}
+
+void vhostio_wait_inflight(struct vhostio_dev *dev)
+{
+	wait_event(dev->inflight_wait, !atomic_read(&dev->inflight));
+}
