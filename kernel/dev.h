@@ -52,6 +52,8 @@ struct vhostio_vq {
 	wait_queue_entry_t wait;
 	/* Answered by LIO, to complete into the ring (any context). */
 	struct llist_head done;
+	/* Aborted by LIO, which frees the command: what is left to answer. */
+	struct llist_head aborted;
 	/* Worker scratch for one request's segments. */
 	struct iovec *out, *in;
 };

@@ -127,10 +127,13 @@ static int vhostio_queue_status(struct se_cmd *se_cmd)
 
 static void vhostio_queue_tm_rsp(struct se_cmd *se_cmd)
 {
+	vhostio_cmd_done(container_of(se_cmd, struct vhostio_scsi_cmd, se_cmd));
 }
 
+/* The guest's request is still answered (VIRTIO_SCSI_S_ABORTED). */
 static void vhostio_aborted_task(struct se_cmd *se_cmd)
 {
+	vhostio_cmd_aborted(container_of(se_cmd, struct vhostio_scsi_cmd, se_cmd));
 }
 
 /* ---- LUNs ---- */

@@ -182,6 +182,60 @@ void vhostio_cmd_done(struct vhostio_scsi_cmd *cmd)
 	vhostio_kick_queue(vq->dev, vq->index);
 }
 
+/* What an aborted command leaves to answer once LIO has freed it. */
+struct vhostio_orphan {
+	struct llist_node node;
+	u16 head;
+	struct iovec *in;
+	unsigned int nin;
+	struct scatterlist *sgl;
+	unsigned int sgl_nents;
+};
+
+void vhostio_cmd_aborted(struct vhostio_scsi_cmd *cmd)
+{
+	struct vhostio_vq *vq = cmd->vq;
+	struct vhostio_orphan *o = kmalloc(sizeof(*o), GFP_ATOMIC);
+
+	if (!o) {
+		/* The request stays unanswered; its buffers are not leaked. */
+		pr_err_ratelimited("vq %u: no memory to answer aborted head %u\n", vq->index, cmd->head);
+		if (cmd->sgl)
+			target_free_sgl(cmd->sgl, cmd->sgl_nents);
+		kfree(cmd->in);
+		cmd->sgl = NULL;
+		cmd->in = NULL;
+		if (atomic_dec_and_test(&vq->dev->inflight))
+			wake_up(&vq->dev->inflight_wait);
+		return;
+	}
+	o->head = cmd->head;
+	o->in = cmd->in;
+	o->nin = cmd->nin;
+	o->sgl = cmd->sgl;
+	o->sgl_nents = cmd->sgl_nents;
+	cmd->in = NULL;
+	cmd->sgl = NULL;
+	llist_add(&o->node, &vq->aborted);
+	vhostio_kick_queue(vq->dev, vq->index);
+}
+
+static void answer_orphan(struct vhostio_vq *vq, struct vhostio_orphan *o)
+{
+	if (vq->running) {
+		if (o->in)
+			respond(vq, o->head, o->in, o->nin, VIRTIO_SCSI_S_ABORTED);
+		else
+			vhio_vq_push(&vq->vq, o->head, 0);
+	}
+	if (o->sgl)
+		target_free_sgl(o->sgl, o->sgl_nents);
+	kfree(o->in);
+	kfree(o);
+	if (atomic_dec_and_test(&vq->dev->inflight))
+		wake_up(&vq->dev->inflight_wait);
+}
+
 static void release_cmd(struct vhostio_dev *dev, struct vhostio_scsi_cmd *cmd)
 {
 	if (cmd->sgl)
@@ -192,6 +246,34 @@ static void release_cmd(struct vhostio_dev *dev, struct vhostio_scsi_cmd *cmd)
 	transport_generic_free_cmd(&cmd->se_cmd, 0);
 	if (atomic_dec_and_test(&dev->inflight))
 		wake_up(&dev->inflight_wait);
+}
+
+static u8 tmf_response(u8 tmr)
+{
+	switch (tmr) {
+	case TMR_FUNCTION_COMPLETE:
+	case TMR_TASK_DOES_NOT_EXIST: /* SAM: nothing left to abort is done */
+		/* What stock answers for a completed function (guests take it
+		 * as they take FUNCTION COMPLETE, 0). */
+		return VIRTIO_SCSI_S_FUNCTION_SUCCEEDED;
+	case TMR_LUN_DOES_NOT_EXIST:
+		return VIRTIO_SCSI_S_INCORRECT_LUN;
+	case TMR_FUNCTION_REJECTED:
+	case TMR_TASK_MGMT_FUNCTION_NOT_SUPPORTED:
+		return VIRTIO_SCSI_S_FUNCTION_REJECTED;
+	default:
+		return VIRTIO_SCSI_S_FAILURE;
+	}
+}
+
+static void complete_tmf(struct vhostio_vq *vq, struct vhostio_scsi_cmd *cmd)
+{
+	struct virtio_scsi_ctrl_tmf_resp r = {
+		.response = tmf_response(cmd->se_cmd.se_tmr_req->response),
+	};
+
+	vhio_vq_push(&vq->vq, cmd->head, copy_out(cmd->in, cmd->nin, 0, &r, sizeof(r)));
+	release_cmd(vq->dev, cmd);
 }
 
 static void complete_cmd(struct vhostio_vq *vq, struct vhostio_scsi_cmd *cmd)
@@ -369,11 +451,93 @@ static void handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
 	target_submit(&cmd->se_cmd);
 }
 
-/*
- * The control queue: task management is not offered yet (stock 6.1
- * offers only LOGICAL UNIT RESET); asynchronous notification has nothing
- * to report.
- */
+static void tmf_reply(struct vhostio_vq *vq, struct vhio_vq_req *req, u8 response)
+{
+	struct virtio_scsi_ctrl_tmf_resp r = { .response = response };
+
+	vhio_vq_push(&vq->vq, req->head, copy_out(req->in, req->nin, 0, &r, sizeof(r)));
+}
+
+/* The TMFs LIO performs; the others are refused (LIO has no I_T NEXUS RESET). */
+static int tmr_type(u32 subtype)
+{
+	switch (subtype) {
+	case VIRTIO_SCSI_T_TMF_ABORT_TASK:
+		return TMR_ABORT_TASK;
+	case VIRTIO_SCSI_T_TMF_ABORT_TASK_SET:
+		return TMR_ABORT_TASK_SET;
+	case VIRTIO_SCSI_T_TMF_CLEAR_TASK_SET:
+		return TMR_CLEAR_TASK_SET;
+	case VIRTIO_SCSI_T_TMF_CLEAR_ACA:
+		return TMR_CLEAR_ACA;
+	case VIRTIO_SCSI_T_TMF_LOGICAL_UNIT_RESET:
+		return TMR_LUN_RESET;
+	default:
+		return -1;
+	}
+}
+
+/* A task management request: submitted to LIO, answered in queue_tm_rsp. */
+static void handle_tmf(struct vhostio_vq *vq, struct vhio_vq_req *req)
+{
+	struct vhostio_dev *dev = vq->dev;
+	struct virtio_scsi_ctrl_tmf_req tmf;
+	struct vhostio_scsi_cmd *cmd;
+	struct se_session *se_sess;
+	struct vhostio_tpg *tpg;
+	struct iov_iter it;
+	int tag, cpu, type;
+
+	iov_iter_init(&it, WRITE, req->out, req->nout, req->out_len);
+	if (req->in_len < sizeof(struct virtio_scsi_ctrl_tmf_resp) ||
+	    copy_from_iter(&tmf, sizeof(tmf), &it) != sizeof(tmf)) {
+		vhio_vq_push(&vq->vq, req->head, 0);
+		return;
+	}
+	tpg = tmf.lun[0] == 1 ? find_tpg(dev, tmf.lun[1]) : NULL;
+	if (!tpg || !tpg->nexus) {
+		tmf_reply(vq, req, VIRTIO_SCSI_S_BAD_TARGET);
+		return;
+	}
+	type = tmr_type(__virtio32_to_cpu(true, tmf.subtype));
+	if (type < 0) {
+		tmf_reply(vq, req, VIRTIO_SCSI_S_FUNCTION_REJECTED);
+		return;
+	}
+	se_sess = tpg->nexus->se_sess;
+	tag = sbitmap_queue_get(&se_sess->sess_tag_pool, &cpu);
+	if (tag < 0) {
+		tmf_reply(vq, req, VIRTIO_SCSI_S_BUSY);
+		return;
+	}
+	cmd = &((struct vhostio_scsi_cmd *)se_sess->sess_cmd_map)[tag];
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->se_cmd.map_tag = tag;
+	cmd->se_cmd.map_cpu = cpu;
+	cmd->vq = vq;
+	cmd->head = req->head;
+	cmd->tmf = true;
+	cmd->in = kmemdup(req->in, req->nin * sizeof(*req->in), GFP_KERNEL);
+	cmd->nin = req->nin;
+	if (!cmd->in) {
+		target_free_tag(se_sess, &cmd->se_cmd);
+		tmf_reply(vq, req, VIRTIO_SCSI_S_BUSY);
+		return;
+	}
+	atomic_inc(&dev->inflight);
+	if (target_submit_tmr(&cmd->se_cmd, se_sess, NULL, ((tmf.lun[2] << 8) | tmf.lun[3]) & 0x3fff,
+			      NULL, type, GFP_KERNEL, __virtio64_to_cpu(true, tmf.tag),
+			      TARGET_SCF_ACK_KREF) < 0) {
+		kfree(cmd->in);
+		target_free_tag(se_sess, &cmd->se_cmd);
+		if (atomic_dec_and_test(&dev->inflight))
+			wake_up(&dev->inflight_wait);
+		tmf_reply(vq, req, VIRTIO_SCSI_S_FAILURE);
+	}
+}
+
+/* The control queue: task management, and asynchronous notification,
+ * which has nothing to report. */
 static void handle_ctl(struct vhostio_vq *vq, struct vhio_vq_req *req)
 {
 	struct iov_iter it;
@@ -385,12 +549,9 @@ static void handle_ctl(struct vhostio_vq *vq, struct vhio_vq_req *req)
 		return;
 	}
 	switch (__virtio32_to_cpu(true, type)) {
-	case VIRTIO_SCSI_T_TMF: {
-		struct virtio_scsi_ctrl_tmf_resp r = { .response = VIRTIO_SCSI_S_FUNCTION_REJECTED };
-
-		vhio_vq_push(&vq->vq, req->head, copy_out(req->in, req->nin, 0, &r, sizeof(r)));
+	case VIRTIO_SCSI_T_TMF:
+		handle_tmf(vq, req);
 		break;
-	}
 	case VIRTIO_SCSI_T_AN_QUERY:
 	case VIRTIO_SCSI_T_AN_SUBSCRIBE: {
 		struct virtio_scsi_ctrl_an_resp r = { .response = VIRTIO_SCSI_S_OK };
@@ -458,11 +619,20 @@ static void handle_queue(struct vhostio_vq *vq)
 	struct vhostio_scsi_cmd *cmd, *next;
 	bool completed = false;
 
+	struct llist_node *orphans = llist_del_all(&vq->aborted);
+	struct vhostio_orphan *o, *onext;
+
 	llist_for_each_entry_safe(cmd, next, done, done) {
-		if (vq->running)
-			complete_cmd(vq, cmd);
-		else
+		if (!vq->running)
 			release_cmd(vq->dev, cmd); /* the ring is gone: nothing to answer into */
+		else if (cmd->tmf)
+			complete_tmf(vq, cmd);
+		else
+			complete_cmd(vq, cmd);
+		completed = true;
+	}
+	llist_for_each_entry_safe(o, onext, orphans, node) {
+		answer_orphan(vq, o);
 		completed = true;
 	}
 	if (completed && vq->running)

@@ -223,6 +223,7 @@ static struct vhostio_vq *get_vq(struct vhostio_dev *vs, unsigned int index)
 	vq->dev = vs;
 	vq->index = index;
 	init_llist_head(&vq->done);
+	init_llist_head(&vq->aborted);
 	vs->vqs[index] = vq;
 	return vq;
 }

@@ -65,13 +65,16 @@ struct vhostio_scsi_cmd {
 	unsigned int sgl_nents;
 	struct iovec *in;             /* device-writable segments: response, data-in */
 	unsigned int nin;
+	bool tmf;                     /* a task management request of the control queue */
 	struct llist_node done;       /* on vq->done once LIO has answered */
 };
 
 int vhostio_fabric_register(void);
 void vhostio_fabric_unregister(void);
 
-/* io.c: LIO answered a command (queue_data_in/queue_status). */
+/* io.c: LIO answered a command (queue_data_in/queue_status/queue_tm_rsp). */
 void vhostio_cmd_done(struct vhostio_scsi_cmd *cmd);
+/* io.c: LIO aborted a command and will release it itself (aborted_task). */
+void vhostio_cmd_aborted(struct vhostio_scsi_cmd *cmd);
 
 #endif
