@@ -32,6 +32,9 @@
 #define VHOSTIO_ENDPOINT_TPGS 64
 /* Segments a request may have in each direction. */
 #define VHOSTIO_MAX_SEGS 1024
+/* The largest data transfer of one request (bounced through kernel pages):
+ * a guest cannot make the host allocate more for one command. */
+#define VHOSTIO_MAX_DATA_PAGES 16384
 
 struct vhostio_vq {
 	struct vhostio_dev *dev;
@@ -45,7 +48,8 @@ struct vhostio_vq {
 	struct eventfd_ctx *call;
 	/* The engine, set up when the queue first runs with an endpoint. */
 	struct vhio_vq vq;
-	bool running;
+	bool running;                    /* the engine is set up: answers go into the ring */
+	bool paused;                     /* GET_VRING_BASE: no new request is taken */
 	/* Kicks: a wait queue entry on the kick eventfd. */
 	poll_table pt;
 	wait_queue_head_t *wqh;
@@ -59,6 +63,9 @@ struct vhostio_vq {
 };
 
 struct vhostio_dev {
+	/* Held for a whole ioctl (and by release): one reconfiguration at a
+	 * time, even across the waits that drop 'lock'. */
+	struct mutex ioctl_lock;
 	struct mutex lock;
 	struct mm_struct *owner_mm;      /* SET_OWNER: the address space rings live in */
 	struct task_struct *worker;

@@ -15,11 +15,13 @@
 #include <target/target_core_base.h>
 #include <target/target_core_fabric.h>
 
+#include "dev.h"
 #include "vhostio_scsi.h"
 
 /* Commands a nexus can have in flight: a tag each (stock uses 128 per vq). */
 #define VHOSTIO_SESSION_TAGS 1024
 
+/* Every TPG, for SET_ENDPOINT's lookup by WWN, and the lock of that list. */
 DEFINE_MUTEX(vhostio_tpgs_lock);
 LIST_HEAD(vhostio_tpgs);
 
@@ -176,7 +178,7 @@ static int make_nexus(struct vhostio_tpg *tpg, const char *name)
 	}
 	nexus->se_sess = target_setup_session(&tpg->se_tpg, VHOSTIO_SESSION_TAGS,
 					      sizeof(struct vhostio_scsi_cmd),
-					      TARGET_PROT_DIN_PASS | TARGET_PROT_DOUT_PASS,
+					      TARGET_PROT_NORMAL,
 					      name, nexus, NULL);
 	if (IS_ERR(nexus->se_sess)) {
 		int ret = PTR_ERR(nexus->se_sess);
@@ -207,6 +209,9 @@ static int drop_nexus(struct vhostio_tpg *tpg)
 		       tpg->tag, tpg->port_count, tpg->dev ? " and an endpoint" : "");
 		return -EBUSY;
 	}
+	/* LIO may still be releasing the last commands of an endpoint. */
+	target_stop_session(nexus->se_sess);
+	target_wait_for_sess_cmds(nexus->se_sess);
 	target_remove_session(nexus->se_sess);
 	tpg->nexus = NULL;
 	mutex_unlock(&tpg->lock);
@@ -230,6 +235,7 @@ static ssize_t vhostio_tpg_nexus_store(struct config_item *item, const char *pag
 {
 	struct vhostio_tpg *tpg = vtpg(to_tpg(item));
 	char name[VHOSTIO_SCSI_NAMELEN];
+	char *p;
 	int ret;
 
 	if (count >= sizeof(name) - 1) {
@@ -238,17 +244,17 @@ static ssize_t vhostio_tpg_nexus_store(struct config_item *item, const char *pag
 	}
 	memcpy(name, page, count);
 	name[count] = '\0';
-	strim(name);
-	if (!strcmp(name, "NULL")) {
+	p = strim(name);
+	if (!strcmp(p, "NULL")) {
 		ret = drop_nexus(tpg);
 		return ret ? ret : count;
 	}
-	if (name_proto(name) != tpg->tport->proto_id) {
-		pr_err("nexus '%s' does not match %s: it must start with \"%s\"\n", name,
+	if (name_proto(p) != tpg->tport->proto_id) {
+		pr_err("nexus '%s' does not match %s: it must start with \"%s\"\n", p,
 		       tpg->tport->name, proto_prefix(tpg->tport->proto_id));
 		return -EINVAL;
 	}
-	ret = make_nexus(tpg, name);
+	ret = make_nexus(tpg, p);
 	return ret ? ret : count;
 }
 
@@ -371,7 +377,7 @@ static struct configfs_attribute *vhostio_wwn_attrs[] = {
 static const struct target_core_fabric_ops vhostio_fabric_ops = {
 	.module = THIS_MODULE,
 	.fabric_name = "vhost",
-	.max_data_sg_nents = 2048,
+	.max_data_sg_nents = VHOSTIO_MAX_DATA_PAGES,
 	.tpg_get_wwn = vhostio_get_fabric_wwn,
 	.tpg_get_tag = vhostio_get_tag,
 	.tpg_check_demo_mode = vhostio_check_true,

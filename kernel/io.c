@@ -15,7 +15,9 @@
 
 #include <linux/file.h>
 #include <linux/highmem.h>
+#include <linux/cgroup.h>
 #include <linux/kthread.h>
+#include <linux/rcupdate.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -102,6 +104,7 @@ void vhostio_vq_stop(struct vhostio_vq *vq)
 	if (vq->running)
 		vq->base = vhio_vq_get_base(&vq->vq);
 	vq->running = false;
+	vq->paused = false;
 }
 
 void vhostio_vq_free(struct vhostio_vq *vq)
@@ -128,8 +131,9 @@ static bool vq_ready(struct vhostio_vq *vq)
 		.last_avail_idx = vq->base,
 	};
 
-	/* No endpoint (never set, or being cleared): no new request. */
-	if (!dev->endpoint_set)
+	/* No endpoint (never set, or being cleared), or the owner asked for the
+	 * ring's position: no new request. */
+	if (!dev->endpoint_set || vq->paused)
 		return false;
 	if (vq->running)
 		return !vhio_vq_broken(&vq->vq);
@@ -158,7 +162,7 @@ static size_t copy_out(const struct iovec *iov, unsigned int n, size_t skip, con
 
 	for (i = 0; i < n; i++)
 		total += iov[i].iov_len;
-	iov_iter_init(&it, READ, iov, n, total);
+	iov_iter_init(&it, ITER_DEST, iov, n, total);
 	iov_iter_advance(&it, skip);
 	return copy_to_iter(src, len, &it);
 }
@@ -174,12 +178,19 @@ static void respond(struct vhostio_vq *vq, u16 head, const struct iovec *in, uns
 
 /* ---- completion ---- */
 
+/*
+ * From LIO's contexts.  The worker may answer the command, and release
+ * free the queue, as soon as it is on the list: the RCU read section keeps
+ * the queue and device alive until the kick (release waits a grace period).
+ */
 void vhostio_cmd_done(struct vhostio_scsi_cmd *cmd)
 {
 	struct vhostio_vq *vq = cmd->vq;
 
+	rcu_read_lock();
 	llist_add(&cmd->done, &vq->done);
 	vhostio_kick_queue(vq->dev, vq->index);
+	rcu_read_unlock();
 }
 
 /* What an aborted command leaves to answer once LIO has freed it. */
@@ -216,8 +227,10 @@ void vhostio_cmd_aborted(struct vhostio_scsi_cmd *cmd)
 	o->sgl_nents = cmd->sgl_nents;
 	cmd->in = NULL;
 	cmd->sgl = NULL;
+	rcu_read_lock();
 	llist_add(&o->node, &vq->aborted);
 	vhostio_kick_queue(vq->dev, vq->index);
+	rcu_read_unlock();
 }
 
 static void answer_orphan(struct vhostio_vq *vq, struct vhostio_orphan *o)
@@ -296,7 +309,10 @@ static void complete_cmd(struct vhostio_vq *vq, struct vhostio_scsi_cmd *cmd)
 	}
 	written = copy_out(cmd->in, cmd->nin, 0, &resp, sizeof(resp));
 	want = sizeof(resp);
-	if (se_cmd->data_direction == DMA_FROM_DEVICE && written == want && cmd->sgl) {
+	/* Data only with a status that carries it: the pages of a refused or
+	 * failed READ hold nothing of the LUN's. */
+	if (se_cmd->data_direction == DMA_FROM_DEVICE && written == want && cmd->sgl &&
+	    (se_cmd->scsi_status == SAM_STAT_GOOD || (se_cmd->se_cmd_flags & SCF_TREAT_READ_AS_NORMAL))) {
 		struct scatterlist *sg;
 		unsigned int i;
 
@@ -355,7 +371,7 @@ static int copy_data_out(struct vhio_vq_req *req, struct vhostio_scsi_cmd *cmd)
 	struct iov_iter it;
 	unsigned int i;
 
-	iov_iter_init(&it, WRITE, req->out, req->nout, req->out_len);
+	iov_iter_init(&it, ITER_SOURCE, req->out, req->nout, req->out_len);
 	iov_iter_advance(&it, sizeof(struct virtio_scsi_cmd_req));
 	for_each_sg(cmd->sgl, sg, cmd->sgl_nents, i)
 		if (copy_page_from_iter(sg_page(sg), sg->offset, sg->length, &it) != sg->length)
@@ -380,7 +396,7 @@ static void handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
 		vhio_vq_push(&vq->vq, req->head, 0);
 		return;
 	}
-	iov_iter_init(&it, WRITE, req->out, req->nout, req->out_len);
+	iov_iter_init(&it, ITER_SOURCE, req->out, req->nout, req->out_len);
 	if (req->out_len < sizeof(vreq) || copy_from_iter(&vreq, sizeof(vreq), &it) != sizeof(vreq)) {
 		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_FAILURE);
 		return;
@@ -399,6 +415,13 @@ static void handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
 		return;
 	}
 	dir = out_data ? DMA_TO_DEVICE : in_data ? DMA_FROM_DEVICE : DMA_NONE;
+	/* The guest sizes the bounce buffer: bounded, as LIO bounds the SGL. */
+	if (out_data + in_data > VHOSTIO_MAX_DATA_PAGES * PAGE_SIZE) {
+		pr_warn_ratelimited("vq %u: head %u: %u-byte transfer, more than %lu\n", vq->index,
+				    req->head, out_data + in_data, VHOSTIO_MAX_DATA_PAGES * PAGE_SIZE);
+		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_OVERRUN);
+		return;
+	}
 
 	se_sess = tpg->nexus->se_sess;
 	tag = sbitmap_queue_get(&se_sess->sess_tag_pool, &cpu);
@@ -416,8 +439,10 @@ static void handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
 	cmd->data_len = out_data + in_data;
 	cmd->in = kmemdup(req->in, req->nin * sizeof(*req->in), GFP_KERNEL);
 	cmd->nin = req->nin;
+	/* Data-in pages start zeroed: what LIO does not fill is not old memory. */
 	if (!cmd->in || (cmd->data_len &&
-			 target_alloc_sgl(&cmd->sgl, &cmd->sgl_nents, cmd->data_len, false, false))) {
+			 target_alloc_sgl(&cmd->sgl, &cmd->sgl_nents, cmd->data_len,
+					  dir == DMA_FROM_DEVICE, false))) {
 		kfree(cmd->in);
 		target_free_tag(se_sess, &cmd->se_cmd);
 		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_BUSY);
@@ -448,7 +473,9 @@ static void handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
 	if (target_submit_prep(&cmd->se_cmd, vreq.cdb, cmd->sgl, cmd->sgl_nents, NULL, 0, NULL, 0,
 			       GFP_KERNEL))
 		return;
-	target_submit(&cmd->se_cmd);
+	/* On LIO's submission workqueue: the backend's I/O does not run on
+	 * this worker under dev->lock. */
+	target_queue_submission(&cmd->se_cmd);
 }
 
 static void tmf_reply(struct vhostio_vq *vq, struct vhio_vq_req *req, u8 response)
@@ -488,7 +515,7 @@ static void handle_tmf(struct vhostio_vq *vq, struct vhio_vq_req *req)
 	struct iov_iter it;
 	int tag, cpu, type;
 
-	iov_iter_init(&it, WRITE, req->out, req->nout, req->out_len);
+	iov_iter_init(&it, ITER_SOURCE, req->out, req->nout, req->out_len);
 	if (req->in_len < sizeof(struct virtio_scsi_ctrl_tmf_resp) ||
 	    copy_from_iter(&tmf, sizeof(tmf), &it) != sizeof(tmf)) {
 		vhio_vq_push(&vq->vq, req->head, 0);
@@ -543,7 +570,7 @@ static void handle_ctl(struct vhostio_vq *vq, struct vhio_vq_req *req)
 	struct iov_iter it;
 	__virtio32 type;
 
-	iov_iter_init(&it, WRITE, req->out, req->nout, req->out_len);
+	iov_iter_init(&it, ITER_SOURCE, req->out, req->nout, req->out_len);
 	if (copy_from_iter(&type, sizeof(type), &it) != sizeof(type)) {
 		vhio_vq_push(&vq->vq, req->head, 0);
 		return;
@@ -650,7 +677,9 @@ static int worker_fn(void *data)
 	for (;;) {
 		wait_event_interruptible(dev->worker_wait, kthread_should_stop() ||
 					 !bitmap_empty(dev->work_bits, VHOSTIO_MAX_VQS));
-		if (kthread_should_stop() && bitmap_empty(dev->work_bits, VHOSTIO_MAX_VQS))
+		/* Stopped only once every command is answered: what is left is
+		 * kicks, which a guest can keep sending. */
+		if (kthread_should_stop())
 			break;
 		mutex_lock(&dev->lock);
 		for_each_set_bit(i, dev->work_bits, VHOSTIO_MAX_VQS) {
@@ -665,12 +694,20 @@ static int worker_fn(void *data)
 	return 0;
 }
 
+/* As stock's: "vhost-<owner pid>", in the owner's cgroups (its memory and
+ * CPU accounting cover the bounce buffers and the work done for it). */
 int vhostio_worker_start(struct vhostio_dev *dev)
 {
-	struct task_struct *t = kthread_create(worker_fn, dev, "vhostio-%d", current->pid);
+	struct task_struct *t = kthread_create(worker_fn, dev, "vhost-%d", current->pid);
+	int ret;
 
 	if (IS_ERR(t))
 		return PTR_ERR(t);
+	ret = cgroup_attach_task_all(current, t);
+	if (ret) {
+		kthread_stop(t);
+		return ret;
+	}
 	dev->worker = t;
 	wake_up_process(t);
 	return 0;

@@ -18,6 +18,7 @@
 #include <linux/sched/mm.h>
 #include <linux/eventfd.h>
 #include <linux/mm.h>
+#include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vhost.h>
@@ -30,13 +31,12 @@
 #include "dev.h"
 #include "vhostio_scsi.h"
 
-/* What this device offers (stock 6.1 also offers T10_PI and LOG_ALL,
- * which need the data path). */
+/* What this device offers.  Stock 6.1 also offers HOTPLUG (this module
+ * sends no events yet), T10_PI and LOG_ALL. */
 #define VHOSTIO_SCSI_FEATURES ((1ULL << VIRTIO_F_VERSION_1) | \
 			       (1ULL << VIRTIO_F_ANY_LAYOUT) | \
 			       (1ULL << VIRTIO_RING_F_INDIRECT_DESC) | \
-			       (1ULL << VIRTIO_RING_F_EVENT_IDX) | \
-			       (1ULL << VIRTIO_SCSI_F_HOTPLUG))
+			       (1ULL << VIRTIO_RING_F_EVENT_IDX))
 
 /* The ABI version stock reports for VHOST_SCSI_GET_ABI_VERSION. */
 #define VHOSTIO_SCSI_ABI_VERSION 1
@@ -47,6 +47,7 @@ static int vhostio_open(struct inode *inode, struct file *f)
 
 	if (!vs)
 		return -ENOMEM;
+	mutex_init(&vs->ioctl_lock);
 	mutex_init(&vs->lock);
 	init_waitqueue_head(&vs->worker_wait);
 	init_waitqueue_head(&vs->inflight_wait);
@@ -102,12 +103,16 @@ static int vhostio_release(struct inode *inode, struct file *f)
 {
 	struct vhostio_dev *vs = f->private_data;
 
+	mutex_lock(&vs->ioctl_lock);
 	mutex_lock(&vs->lock);
 	quiesce(vs);
 	endpoint_clear(vs);
 	mutex_unlock(&vs->lock);
 	vhostio_worker_stop(vs);
+	/* LIO's last vhostio_cmd_done() may still be kicking a queue. */
+	synchronize_rcu();
 	free_vqs(vs);
+	mutex_unlock(&vs->ioctl_lock);
 	if (vs->owner_mm)
 		mmput(vs->owner_mm);
 	kfree(vs);
@@ -143,6 +148,7 @@ static long reset_owner(struct vhostio_dev *vs)
 	endpoint_clear(vs);
 	mutex_unlock(&vs->lock);
 	vhostio_worker_stop(vs);
+	synchronize_rcu();
 	mutex_lock(&vs->lock);
 	free_vqs(vs);
 	mmput(vs->owner_mm);
@@ -249,11 +255,16 @@ static long vring_ioctl(struct vhostio_dev *vs, unsigned int cmd, void __user *a
 		if (IS_ERR(vq))
 			return PTR_ERR(vq);
 		if (cmd == VHOST_GET_VRING_BASE) {
-			vhostio_vq_stop(vq);
+			/* No new request from here on; answers still go in. */
+			if (vq->running) {
+				vq->base = vhio_vq_get_base(&vq->vq);
+				vq->paused = true;
+			}
 			st.num = vq->base;
 			return copy_to_user(argp, &st, sizeof(st)) ? -EFAULT : 0;
 		}
-		if (vq->running)
+		/* Rings change only with no endpoint: nothing in flight on them. */
+		if (vs->endpoint_set || vq->running)
 			return -EBUSY;
 		if (cmd == VHOST_SET_VRING_NUM) {
 			if (!st.num || st.num > VHIO_VQ_MAX_NUM || (st.num & (st.num - 1)))
@@ -271,7 +282,7 @@ static long vring_ioctl(struct vhostio_dev *vs, unsigned int cmd, void __user *a
 		vq = get_vq(vs, addr.index);
 		if (IS_ERR(vq))
 			return PTR_ERR(vq);
-		if (vq->running)
+		if (vs->endpoint_set || vq->running)
 			return -EBUSY;
 		if (addr.flags & ~(1U << VHOST_VRING_F_LOG))
 			return -EOPNOTSUPP;
@@ -320,6 +331,7 @@ static long vring_ioctl(struct vhostio_dev *vs, unsigned int cmd, void __user *a
 static long set_endpoint(struct vhostio_dev *vs, const struct vhost_scsi_target *t)
 {
 	struct vhostio_tpg *tpg;
+	unsigned int i;
 	int ret = 0;
 
 	if (vs->endpoint_set)
@@ -360,9 +372,9 @@ static long set_endpoint(struct vhostio_dev *vs, const struct vhost_scsi_target 
 	memcpy(vs->endpoint_wwpn, t->vhost_wwpn, sizeof(vs->endpoint_wwpn));
 	vs->endpoint_set = true;
 	/* Requests queued before the endpoint was there. */
-	for (ret = 0; ret < VHOSTIO_MAX_VQS; ret++)
-		if (vs->vqs[ret])
-			vhostio_kick_queue(vs, ret);
+	for (i = 0; i < VHOSTIO_MAX_VQS; i++)
+		if (vs->vqs[i])
+			vhostio_kick_queue(vs, i);
 	return 0;
 }
 
@@ -413,6 +425,7 @@ static long vhostio_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 	if (cmd == VHOST_SCSI_GET_ABI_VERSION)
 		return copy_to_user(argp, &abi, sizeof(abi)) ? -EFAULT : 0;
 
+	mutex_lock(&vs->ioctl_lock);
 	mutex_lock(&vs->lock);
 	if (cmd == VHOST_SET_OWNER) {
 		ret = set_owner(vs);
@@ -450,6 +463,7 @@ static long vhostio_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 	}
 out:
 	mutex_unlock(&vs->lock);
+	mutex_unlock(&vs->ioctl_lock);
 	return ret;
 }
 

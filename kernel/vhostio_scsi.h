@@ -22,6 +22,8 @@
 #define VHOSTIO_SCSI_VERSION "0.1"
 #define VHOSTIO_SCSI_NAMELEN 256
 
+struct vhostio_dev;
+
 /* One WWN directory, target/vhost/<name>. */
 struct vhostio_tport {
 	u8 proto_id;                  /* SCSI_PROTOCOL_* from the name's prefix */
@@ -43,7 +45,7 @@ struct vhostio_tpg {
 	struct mutex lock;
 	struct vhostio_nexus *nexus;
 	int port_count;               /* LUNs linked */
-	void *dev;                    /* the /dev/vhost-scsi endpoint, or NULL */
+	struct vhostio_dev *dev;      /* the /dev/vhost-scsi endpoint, or NULL */
 	struct list_head node;        /* vhostio_tpgs */
 };
 
@@ -51,7 +53,6 @@ struct vhostio_tpg {
 extern struct mutex vhostio_tpgs_lock;
 extern struct list_head vhostio_tpgs;
 
-struct vhostio_dev;
 struct vhostio_vq;
 
 /* The command a session's tag pool holds (one per tag, reset on use). */
