@@ -267,10 +267,6 @@ void scsi_execute(struct vhostio_io *io)
 	io->is_write = false;
 	io->flush_after = false;
 	io->flags = 0;
-	/* Aborted while it waited (the transport's queue, the COMPARE AND
-	 * WRITE lock): it never reaches the handler. */
-	if (scsi_finish_if_aborted(io))
-		return;
 	if (log_enabled(VHOSTIO_LOG_DEBUG))
 		vhostio_device_log(lun->dev, VHOSTIO_LOG_DEBUG, "cmd_id %u: opcode 0x%02x, %zu bytes", io->cmd.tag,
 				   cdb[0], io->cmd.data_len);

@@ -159,17 +159,6 @@ void scsi_complete(struct vhostio_io *io, const struct vhostio_scsi_status *st, 
 		lun->ops->run_step(caw_next, reexecute);
 }
 
-bool scsi_finish_if_aborted(struct vhostio_io *io)
-{
-	if (!scsi_io_aborted(io))
-		return false;
-	static const struct vhostio_scsi_status aborted = { .status = VHOSTIO_SAM_TASK_ABORTED };
-	io->next_step = NULL;
-	io->flush_after = false;
-	scsi_complete(io, &aborted, UINT32_MAX);
-	return true;
-}
-
 uint32_t vhostio_io_flags(const struct vhostio_io *io)
 {
 	return io->flags | (scsi_io_aborted(io) ? VHOSTIO_IO_ABORTED : 0);
@@ -198,9 +187,6 @@ void vhostio_io_complete(struct vhostio_io *io, int result)
 		scsi_complete(io, &good, UINT32_MAX);
 		return;
 	}
-	/* Aborted meanwhile: what remains of the command does not start. */
-	if (scsi_finish_if_aborted(io))
-		return;
 	if (io->next_step) {
 		io_step_fn step = io->next_step;
 		io->next_step = NULL;

@@ -225,9 +225,10 @@ static inline void scsi_io_reset(struct vhostio_io *io)
 }
 
 /*
- * The initiator aborted this command (a TMR): from now on no step starts
- * and no handler call is made for it; it ends with TASK ABORTED as soon
- * as what is running now returns (or GOOD if that finished the command).
+ * The initiator aborted this command (a TMR).  It still runs to its end,
+ * since a fabric may hand the initiator whatever the buffer holds (stock
+ * vhost_scsi 6.1 returns an aborted READ as GOOD); an error it ends with
+ * is answered TASK ABORTED.
  * Any thread; the transport asks the handler to hurry separately.
  */
 static inline void scsi_io_mark_aborted(struct vhostio_io *io)
@@ -238,8 +239,7 @@ static inline bool scsi_io_aborted(const struct vhostio_io *io)
 {
 	return __atomic_load_n(&io->aborted, __ATOMIC_ACQUIRE);
 }
-/* If the command was aborted, end it now with TASK ABORTED; true if so. */
-bool scsi_finish_if_aborted(struct vhostio_io *io);
+
 
 /*
  * Run one command: check the CDB, emulate, or call the handler.  io->lun,

@@ -179,9 +179,7 @@ void device_run_deferred(struct vhostio_device *dev)
 		io_step_fn step = dio->queued_step;
 		dio->queued_step = NULL;
 		step_depth++;
-		/* Aborted while the step waited in the queue: it does not start. */
-		if (!scsi_finish_if_aborted(io))
-			step(io);
+		step(io);
 		step_depth--;
 	}
 }
@@ -203,8 +201,7 @@ void device_run_step(struct vhostio_io *io, io_step_fn step)
 
 	if (here && step_depth == 0) {
 		step_depth++;
-		if (!scsi_finish_if_aborted(io))
-			step(io);
+		step(io);
 		step_depth--;
 		device_run_deferred(dev);
 		return;

@@ -234,7 +234,7 @@ struct vhostio_handler {
 	 * your I/O into its buffers has stopped (-ECANCELED, or its result).
 	 * Never complete from here an io whose data callback has not
 	 * returned.  The library answers TASK ABORTED unless the command
-	 * finished successfully, and starts no further step for it.
+	 * finished successfully; it does not cut emulation short itself.
 	 *
 	 * Called on the device's command thread, outside any callback of
 	 * the SERIALIZE model; in the PARALLEL model possibly while a data
