@@ -79,6 +79,12 @@ struct vhostio_dev {
 	/* Commands submitted and not yet answered into a ring. */
 	atomic_t inflight;
 	wait_queue_head_t inflight_wait;
+	/* Hotplug events (event.c): queued by the fabric in any order of
+	 * contexts, pending under 'lock' until the guest posts a buffer. */
+	struct llist_head evt_new;
+	struct list_head evt_pending;
+	atomic_t evt_count;              /* queued, not yet delivered or dropped */
+	atomic_t evt_dropped;            /* one was dropped: tell the guest */
 	bool endpoint_set;
 	char endpoint_wwpn[sizeof(((struct vhost_scsi_target *)0)->vhost_wwpn)];
 	unsigned int n_tpgs;
@@ -95,5 +101,10 @@ void vhostio_vq_stop(struct vhostio_vq *vq);
 void vhostio_vq_free(struct vhostio_vq *vq);
 /* Wait, without dev->lock, until every submitted command is answered. */
 void vhostio_wait_inflight(struct vhostio_dev *dev);
+
+/* event.c */
+void vhostio_queue_event(struct vhostio_dev *dev, u16 tpgt, u64 lun, u32 reason);
+void vhostio_deliver_events(struct vhostio_vq *vq);
+void vhostio_drop_events(struct vhostio_dev *dev);
 
 #endif

@@ -11,6 +11,7 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/virtio_scsi.h>
 #include <scsi/scsi_proto.h>
 #include <target/target_core_base.h>
 #include <target/target_core_fabric.h>
@@ -146,6 +147,8 @@ static int vhostio_port_link(struct se_portal_group *se_tpg, struct se_lun *lun)
 
 	mutex_lock(&tpg->lock);
 	tpg->port_count++;
+	if (tpg->dev)
+		vhostio_queue_event(tpg->dev, tpg->tag, lun->unpacked_lun, VIRTIO_SCSI_EVT_RESET_RESCAN);
 	mutex_unlock(&tpg->lock);
 	return 0;
 }
@@ -156,6 +159,8 @@ static void vhostio_port_unlink(struct se_portal_group *se_tpg, struct se_lun *l
 
 	mutex_lock(&tpg->lock);
 	tpg->port_count--;
+	if (tpg->dev)
+		vhostio_queue_event(tpg->dev, tpg->tag, lun->unpacked_lun, VIRTIO_SCSI_EVT_RESET_REMOVED);
 	mutex_unlock(&tpg->lock);
 }
 

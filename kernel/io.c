@@ -599,8 +599,6 @@ static bool drain_queue(struct vhostio_vq *vq)
 	struct vhio_vq_req req;
 	int ret;
 
-	if (vq->index == VHOSTIO_VQ_EVT)
-		return false; /* buffers wait there for events */
 	for (;;) {
 		if (vhio_vq_disable_kicks(&vq->vq) < 0)
 			return false;
@@ -664,7 +662,11 @@ static void handle_queue(struct vhostio_vq *vq)
 	}
 	if (completed && vq->running)
 		signal_guest(vq);
-	if (vq_ready(vq) && drain_queue(vq))
+	if (!vq_ready(vq))
+		return;
+	if (vq->index == VHOSTIO_VQ_EVT)
+		vhostio_deliver_events(vq); /* buffers wait there for events */
+	else if (drain_queue(vq))
 		vhostio_kick_queue(vq->dev, vq->index);
 }
 

@@ -31,12 +31,12 @@
 #include "dev.h"
 #include "vhostio_scsi.h"
 
-/* What this device offers.  Stock 6.1 also offers HOTPLUG (this module
- * sends no events yet), T10_PI and LOG_ALL. */
+/* What this device offers.  Stock 6.1 also offers T10_PI and LOG_ALL. */
 #define VHOSTIO_SCSI_FEATURES ((1ULL << VIRTIO_F_VERSION_1) | \
 			       (1ULL << VIRTIO_F_ANY_LAYOUT) | \
 			       (1ULL << VIRTIO_RING_F_INDIRECT_DESC) | \
-			       (1ULL << VIRTIO_RING_F_EVENT_IDX))
+			       (1ULL << VIRTIO_RING_F_EVENT_IDX) | \
+			       (1ULL << VIRTIO_SCSI_F_HOTPLUG))
 
 /* The ABI version stock reports for VHOST_SCSI_GET_ABI_VERSION. */
 #define VHOSTIO_SCSI_ABI_VERSION 1
@@ -52,6 +52,10 @@ static int vhostio_open(struct inode *inode, struct file *f)
 	init_waitqueue_head(&vs->worker_wait);
 	init_waitqueue_head(&vs->inflight_wait);
 	atomic_set(&vs->inflight, 0);
+	init_llist_head(&vs->evt_new);
+	INIT_LIST_HEAD(&vs->evt_pending);
+	atomic_set(&vs->evt_count, 0);
+	atomic_set(&vs->evt_dropped, 0);
 	f->private_data = vs;
 	return 0;
 }
@@ -82,6 +86,8 @@ static void endpoint_clear(struct vhostio_dev *vs)
 		vs->tpgs[i] = NULL;
 	}
 	vs->n_tpgs = 0;
+	/* No TPG can queue an event any more: those of the old endpoint go. */
+	vhostio_drop_events(vs);
 	vs->endpoint_set = false;
 	memset(vs->endpoint_wwpn, 0, sizeof(vs->endpoint_wwpn));
 }
@@ -448,8 +454,10 @@ static long vhostio_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 		break;
 	case VHOST_SCSI_SET_EVENTS_MISSED:
 		ret = get_user(events, (u32 __user *)argp);
-		if (!ret)
+		if (!ret) {
 			vs->events_missed = events;
+			vhostio_kick_queue(vs, VHOSTIO_VQ_EVT);
+		}
 		break;
 	case VHOST_SCSI_GET_EVENTS_MISSED:
 		ret = put_user(vs->events_missed, (u32 __user *)argp);
