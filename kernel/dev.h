@@ -18,6 +18,7 @@
 #include <linux/mutex.h>
 #include <linux/poll.h>
 #include <linux/sched.h>
+#include <linux/spinlock.h>
 #include <linux/vhost.h>
 #include <linux/wait.h>
 
@@ -76,6 +77,9 @@ struct vhostio_dev {
 	u32 events_missed;
 	struct vhio_memtable *mem;
 	struct vhostio_vq *vqs[VHOSTIO_MAX_VQS];
+	/* SCSI commands LIO holds, for the TMFs that name a set of them. */
+	spinlock_t cmds_lock;
+	struct list_head cmds;
 	/* Commands submitted and not yet answered into a ring. */
 	atomic_t inflight;
 	wait_queue_head_t inflight_wait;

@@ -203,10 +203,33 @@ struct vhostio_orphan {
 	unsigned int sgl_nents;
 };
 
+/* ---- the SCSI commands LIO holds ---- */
+
+static void track_cmd(struct vhostio_dev *dev, struct vhostio_scsi_cmd *cmd)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&dev->cmds_lock, flags);
+	list_add_tail(&cmd->node, &dev->cmds);
+	spin_unlock_irqrestore(&dev->cmds_lock, flags);
+}
+
+/* Also for a command never tracked (its node points to itself). */
+static void untrack_cmd(struct vhostio_dev *dev, struct vhostio_scsi_cmd *cmd)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&dev->cmds_lock, flags);
+	list_del_init(&cmd->node);
+	spin_unlock_irqrestore(&dev->cmds_lock, flags);
+}
+
 void vhostio_cmd_aborted(struct vhostio_scsi_cmd *cmd)
 {
 	struct vhostio_vq *vq = cmd->vq;
 	struct vhostio_orphan *o = kmalloc(sizeof(*o), GFP_ATOMIC);
+
+	untrack_cmd(vq->dev, cmd);
 
 	if (!o) {
 		/* The request stays unanswered; its buffers are not leaked. */
@@ -251,6 +274,7 @@ static void answer_orphan(struct vhostio_vq *vq, struct vhostio_orphan *o)
 
 static void release_cmd(struct vhostio_dev *dev, struct vhostio_scsi_cmd *cmd)
 {
+	untrack_cmd(dev, cmd);
 	if (cmd->sgl)
 		target_free_sgl(cmd->sgl, cmd->sgl_nents);
 	cmd->sgl = NULL;
@@ -379,6 +403,33 @@ static int copy_data_out(struct vhio_vq_req *req, struct vhostio_scsi_cmd *cmd)
 	return 0;
 }
 
+/* A command slot of the session's tag pool, reset; NULL if none is free. */
+static struct vhostio_scsi_cmd *cmd_get(struct se_session *se_sess, struct vhostio_vq *vq)
+{
+	struct vhostio_scsi_cmd *cmd;
+	int tag, cpu;
+
+	tag = sbitmap_queue_get(&se_sess->sess_tag_pool, &cpu);
+	if (tag < 0)
+		return NULL;
+	cmd = &((struct vhostio_scsi_cmd *)se_sess->sess_cmd_map)[tag];
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->se_cmd.map_tag = tag;
+	cmd->se_cmd.map_cpu = cpu;
+	cmd->vq = vq;
+	INIT_LIST_HEAD(&cmd->node);
+	return cmd;
+}
+
+/* Give back a slot LIO never saw, with what was allocated for it. */
+static void cmd_put_unused(struct se_session *se_sess, struct vhostio_scsi_cmd *cmd)
+{
+	if (cmd->sgl)
+		target_free_sgl(cmd->sgl, cmd->sgl_nents);
+	kfree(cmd->in);
+	target_free_tag(se_sess, &cmd->se_cmd);
+}
+
 static void handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
 {
 	struct vhostio_dev *dev = vq->dev;
@@ -388,7 +439,7 @@ static void handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
 	struct vhostio_tpg *tpg;
 	struct iov_iter it;
 	u32 out_data, in_data;
-	int tag, cpu, dir;
+	int dir;
 	u64 lun;
 
 	if (req->in_len < sizeof(struct virtio_scsi_cmd_resp)) {
@@ -424,17 +475,12 @@ static void handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
 	}
 
 	se_sess = tpg->nexus->se_sess;
-	tag = sbitmap_queue_get(&se_sess->sess_tag_pool, &cpu);
-	if (tag < 0) {
+	cmd = cmd_get(se_sess, vq);
+	if (!cmd) {
 		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_BUSY);
 		return;
 	}
-	cmd = &((struct vhostio_scsi_cmd *)se_sess->sess_cmd_map)[tag];
-	memset(cmd, 0, sizeof(*cmd));
-	cmd->se_cmd.map_tag = tag;
-	cmd->se_cmd.map_cpu = cpu;
 	cmd->se_cmd.tag = __virtio64_to_cpu(true, vreq.tag);
-	cmd->vq = vq;
 	cmd->head = req->head;
 	cmd->data_len = out_data + in_data;
 	cmd->in = kmemdup(req->in, req->nin * sizeof(*req->in), GFP_KERNEL);
@@ -443,15 +489,12 @@ static void handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
 	if (!cmd->in || (cmd->data_len &&
 			 target_alloc_sgl(&cmd->sgl, &cmd->sgl_nents, cmd->data_len,
 					  dir == DMA_FROM_DEVICE, false))) {
-		kfree(cmd->in);
-		target_free_tag(se_sess, &cmd->se_cmd);
+		cmd_put_unused(se_sess, cmd);
 		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_BUSY);
 		return;
 	}
 	if (dir == DMA_TO_DEVICE && copy_data_out(req, cmd)) {
-		target_free_sgl(cmd->sgl, cmd->sgl_nents);
-		kfree(cmd->in);
-		target_free_tag(se_sess, &cmd->se_cmd);
+		cmd_put_unused(se_sess, cmd);
 		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_FAILURE);
 		return;
 	}
@@ -460,15 +503,13 @@ static void handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
 	if (target_init_cmd(&cmd->se_cmd, se_sess, cmd->sense, lun, cmd->data_len,
 			    task_attr(vreq.task_attr), dir, TARGET_SCF_ACK_KREF) < 0) {
 		/* The session is going away. */
-		if (cmd->sgl)
-			target_free_sgl(cmd->sgl, cmd->sgl_nents);
-		kfree(cmd->in);
-		target_free_tag(se_sess, &cmd->se_cmd);
+		cmd_put_unused(se_sess, cmd);
 		if (atomic_dec_and_test(&dev->inflight))
 			wake_up(&dev->inflight_wait);
 		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_ABORTED);
 		return;
 	}
+	track_cmd(dev, cmd);
 	/* A refusal here is answered through queue_status, like any other. */
 	if (target_submit_prep(&cmd->se_cmd, vreq.cdb, cmd->sgl, cmd->sgl_nents, NULL, 0, NULL, 0,
 			       GFP_KERNEL))
@@ -485,16 +526,170 @@ static void tmf_reply(struct vhostio_vq *vq, struct vhio_vq_req *req, u8 respons
 	vhio_vq_push(&vq->vq, req->head, copy_out(req->in, req->nin, 0, &r, sizeof(r)));
 }
 
-/* The TMFs LIO performs; the others are refused (LIO has no I_T NEXUS RESET). */
+/*
+ * A task-set TMF the fabric carries out itself (LIO 6.1 performs only
+ * ABORT TASK and LUN RESET): an ABORT TASK to LIO for each command it
+ * names, answered once LIO has answered them all.
+ */
+struct vhostio_tmf_group {
+	u16 head;
+	struct iovec *in;
+	unsigned int nin;
+	atomic_t pending;                /* ABORT TASKs unanswered, +1 while submitting */
+	u8 response;                     /* VIRTIO_SCSI_S_*: the first failure, or success */
+};
+
+/* A command a task-set TMF names, as LIO knows it. */
+struct vhostio_victim {
+	u64 tag;
+	u64 lun;
+};
+
+static void group_fail(struct vhostio_tmf_group *g, u8 response)
+{
+	if (g->response == VIRTIO_SCSI_S_FUNCTION_SUCCEEDED)
+		g->response = response;
+}
+
+/* The last ABORT TASK is answered: answer the guest's TMF. */
+static void group_put(struct vhostio_vq *vq, struct vhostio_tmf_group *g)
+{
+	struct virtio_scsi_ctrl_tmf_resp r = { .response = g->response };
+
+	if (!atomic_dec_and_test(&g->pending))
+		return;
+	if (vq->running)
+		vhio_vq_push(&vq->vq, g->head, copy_out(g->in, g->nin, 0, &r, sizeof(r)));
+	kfree(g->in);
+	kfree(g);
+	if (atomic_dec_and_test(&vq->dev->inflight))
+		wake_up(&vq->dev->inflight_wait);
+}
+
+/* One of a group's ABORT TASKs answered by LIO (also with the ring gone). */
+static void complete_group_child(struct vhostio_vq *vq, struct vhostio_scsi_cmd *cmd)
+{
+	struct vhostio_tmf_group *g = cmd->group;
+	u8 response = tmf_response(cmd->se_cmd.se_tmr_req->response);
+
+	/* A command that ended before its ABORT TASK is not a failure. */
+	if (response != VIRTIO_SCSI_S_FUNCTION_SUCCEEDED)
+		group_fail(g, response);
+	release_cmd(vq->dev, cmd);
+	group_put(vq, g);
+}
+
+/*
+ * Copy out the commands of this session (on one LUN, or all) that LIO
+ * holds now: at most 'max'.  Commands the guest sends after the TMF was
+ * taken are not among them (the worker takes one request at a time).
+ */
+static unsigned int find_victims(struct vhostio_dev *dev, struct se_session *se_sess, bool all_luns,
+				 u64 lun, struct vhostio_victim *v, unsigned int max)
+{
+	struct vhostio_scsi_cmd *cmd;
+	unsigned long flags;
+	unsigned int n = 0;
+
+	spin_lock_irqsave(&dev->cmds_lock, flags);
+	list_for_each_entry(cmd, &dev->cmds, node) {
+		if (n == max)
+			break;
+		if (cmd->se_cmd.se_sess != se_sess || (!all_luns && cmd->se_cmd.orig_fe_lun != lun))
+			continue;
+		v[n].tag = cmd->se_cmd.tag;
+		v[n].lun = cmd->se_cmd.orig_fe_lun;
+		n++;
+	}
+	spin_unlock_irqrestore(&dev->cmds_lock, flags);
+	return n;
+}
+
+/*
+ * ABORT TASK SET, CLEAR TASK SET (a vhost TPG has one I_T nexus, so the
+ * task set of the LUN as this fabric sees it is the nexus's) and I_T
+ * NEXUS RESET (every LUN).  Never waits: the answer comes from
+ * complete_group_child().
+ */
+static void tmf_abort_set(struct vhostio_vq *vq, struct vhio_vq_req *req, struct se_session *se_sess,
+			  bool all_luns, u64 lun)
+{
+	struct vhostio_dev *dev = vq->dev;
+	struct vhostio_tmf_group *g;
+	struct vhostio_victim *v;
+	unsigned int i, n;
+
+	g = kzalloc(sizeof(*g), GFP_KERNEL);
+	v = kmalloc_array(se_sess->sess_tag_pool.sb.depth, sizeof(*v), GFP_KERNEL);
+	if (g)
+		g->in = kmemdup(req->in, req->nin * sizeof(*req->in), GFP_KERNEL);
+	if (!g || !v || !g->in) {
+		if (g)
+			kfree(g->in);
+		kfree(g);
+		kfree(v);
+		tmf_reply(vq, req, VIRTIO_SCSI_S_BUSY);
+		return;
+	}
+	g->head = req->head;
+	g->nin = req->nin;
+	g->response = VIRTIO_SCSI_S_FUNCTION_SUCCEEDED;
+	atomic_set(&g->pending, 1);
+	atomic_inc(&dev->inflight);
+	n = find_victims(dev, se_sess, all_luns, lun, v, se_sess->sess_tag_pool.sb.depth);
+	for (i = 0; i < n; i++) {
+		struct vhostio_scsi_cmd *cmd = cmd_get(se_sess, vq);
+
+		if (!cmd) {
+			/* Every tag in use: the guest learns the function failed. */
+			group_fail(g, VIRTIO_SCSI_S_FAILURE);
+			break;
+		}
+		cmd->tmf = true;
+		cmd->group = g;
+		atomic_inc(&g->pending);
+		atomic_inc(&dev->inflight);
+		if (target_submit_tmr(&cmd->se_cmd, se_sess, NULL, v[i].lun, NULL, TMR_ABORT_TASK,
+				      GFP_KERNEL, v[i].tag, TARGET_SCF_ACK_KREF) < 0) {
+			cmd_put_unused(se_sess, cmd);
+			atomic_dec(&dev->inflight); /* g still counts: never zero here */
+			atomic_dec(&g->pending);
+			group_fail(g, VIRTIO_SCSI_S_FAILURE);
+			break;
+		}
+	}
+	kfree(v);
+	group_put(vq, g);
+}
+
+/* QUERY TASK (is 'tag' in the task set?) and QUERY TASK SET (is anything?). */
+static void tmf_query(struct vhostio_vq *vq, struct vhio_vq_req *req, struct se_session *se_sess,
+		      u64 lun, bool any, u64 tag)
+{
+	struct vhostio_dev *dev = vq->dev;
+	struct vhostio_scsi_cmd *cmd;
+	unsigned long flags;
+	bool found = false;
+
+	spin_lock_irqsave(&dev->cmds_lock, flags);
+	list_for_each_entry(cmd, &dev->cmds, node) {
+		if (cmd->se_cmd.se_sess == se_sess && cmd->se_cmd.orig_fe_lun == lun &&
+		    (any || cmd->se_cmd.tag == tag)) {
+			found = true;
+			break;
+		}
+	}
+	spin_unlock_irqrestore(&dev->cmds_lock, flags);
+	/* Not found: FUNCTION COMPLETE, which is 0 (VIRTIO_SCSI_S_OK) in virtio-scsi. */
+	tmf_reply(vq, req, found ? VIRTIO_SCSI_S_FUNCTION_SUCCEEDED : VIRTIO_SCSI_S_OK);
+}
+
+/* The TMFs LIO performs (it refuses CLEAR ACA itself). */
 static int tmr_type(u32 subtype)
 {
 	switch (subtype) {
 	case VIRTIO_SCSI_T_TMF_ABORT_TASK:
 		return TMR_ABORT_TASK;
-	case VIRTIO_SCSI_T_TMF_ABORT_TASK_SET:
-		return TMR_ABORT_TASK_SET;
-	case VIRTIO_SCSI_T_TMF_CLEAR_TASK_SET:
-		return TMR_CLEAR_TASK_SET;
 	case VIRTIO_SCSI_T_TMF_CLEAR_ACA:
 		return TMR_CLEAR_ACA;
 	case VIRTIO_SCSI_T_TMF_LOGICAL_UNIT_RESET:
@@ -504,7 +699,8 @@ static int tmr_type(u32 subtype)
 	}
 }
 
-/* A task management request: submitted to LIO, answered in queue_tm_rsp. */
+/* A task management request: LIO's answered in queue_tm_rsp, the
+ * fabric's own in tmf_abort_set() and tmf_query(). */
 static void handle_tmf(struct vhostio_vq *vq, struct vhio_vq_req *req)
 {
 	struct vhostio_dev *dev = vq->dev;
@@ -513,7 +709,9 @@ static void handle_tmf(struct vhostio_vq *vq, struct vhio_vq_req *req)
 	struct se_session *se_sess;
 	struct vhostio_tpg *tpg;
 	struct iov_iter it;
-	int tag, cpu, type;
+	u32 subtype;
+	u64 lun;
+	int type;
 
 	iov_iter_init(&it, ITER_SOURCE, req->out, req->nout, req->out_len);
 	if (req->in_len < sizeof(struct virtio_scsi_ctrl_tmf_resp) ||
@@ -526,37 +724,46 @@ static void handle_tmf(struct vhostio_vq *vq, struct vhio_vq_req *req)
 		tmf_reply(vq, req, VIRTIO_SCSI_S_BAD_TARGET);
 		return;
 	}
-	type = tmr_type(__virtio32_to_cpu(true, tmf.subtype));
+	se_sess = tpg->nexus->se_sess;
+	lun = ((tmf.lun[2] << 8) | tmf.lun[3]) & 0x3fff;
+	subtype = __virtio32_to_cpu(true, tmf.subtype);
+	switch (subtype) {
+	case VIRTIO_SCSI_T_TMF_ABORT_TASK_SET:
+	case VIRTIO_SCSI_T_TMF_CLEAR_TASK_SET:
+		tmf_abort_set(vq, req, se_sess, false, lun);
+		return;
+	case VIRTIO_SCSI_T_TMF_I_T_NEXUS_RESET:
+		tmf_abort_set(vq, req, se_sess, true, 0);
+		return;
+	case VIRTIO_SCSI_T_TMF_QUERY_TASK:
+	case VIRTIO_SCSI_T_TMF_QUERY_TASK_SET:
+		tmf_query(vq, req, se_sess, lun, subtype == VIRTIO_SCSI_T_TMF_QUERY_TASK_SET,
+			  __virtio64_to_cpu(true, tmf.tag));
+		return;
+	}
+	type = tmr_type(subtype);
 	if (type < 0) {
 		tmf_reply(vq, req, VIRTIO_SCSI_S_FUNCTION_REJECTED);
 		return;
 	}
-	se_sess = tpg->nexus->se_sess;
-	tag = sbitmap_queue_get(&se_sess->sess_tag_pool, &cpu);
-	if (tag < 0) {
+	cmd = cmd_get(se_sess, vq);
+	if (!cmd) {
 		tmf_reply(vq, req, VIRTIO_SCSI_S_BUSY);
 		return;
 	}
-	cmd = &((struct vhostio_scsi_cmd *)se_sess->sess_cmd_map)[tag];
-	memset(cmd, 0, sizeof(*cmd));
-	cmd->se_cmd.map_tag = tag;
-	cmd->se_cmd.map_cpu = cpu;
-	cmd->vq = vq;
 	cmd->head = req->head;
 	cmd->tmf = true;
 	cmd->in = kmemdup(req->in, req->nin * sizeof(*req->in), GFP_KERNEL);
 	cmd->nin = req->nin;
 	if (!cmd->in) {
-		target_free_tag(se_sess, &cmd->se_cmd);
+		cmd_put_unused(se_sess, cmd);
 		tmf_reply(vq, req, VIRTIO_SCSI_S_BUSY);
 		return;
 	}
 	atomic_inc(&dev->inflight);
-	if (target_submit_tmr(&cmd->se_cmd, se_sess, NULL, ((tmf.lun[2] << 8) | tmf.lun[3]) & 0x3fff,
-			      NULL, type, GFP_KERNEL, __virtio64_to_cpu(true, tmf.tag),
-			      TARGET_SCF_ACK_KREF) < 0) {
-		kfree(cmd->in);
-		target_free_tag(se_sess, &cmd->se_cmd);
+	if (target_submit_tmr(&cmd->se_cmd, se_sess, NULL, lun, NULL, type, GFP_KERNEL,
+			      __virtio64_to_cpu(true, tmf.tag), TARGET_SCF_ACK_KREF) < 0) {
+		cmd_put_unused(se_sess, cmd);
 		if (atomic_dec_and_test(&dev->inflight))
 			wake_up(&dev->inflight_wait);
 		tmf_reply(vq, req, VIRTIO_SCSI_S_FAILURE);
@@ -648,7 +855,9 @@ static void handle_queue(struct vhostio_vq *vq)
 	struct vhostio_orphan *o, *onext;
 
 	llist_for_each_entry_safe(cmd, next, done, done) {
-		if (!vq->running)
+		if (cmd->group)
+			complete_group_child(vq, cmd); /* answers the TMF if it is the last */
+		else if (!vq->running)
 			release_cmd(vq->dev, cmd); /* the ring is gone: nothing to answer into */
 		else if (cmd->tmf)
 			complete_tmf(vq, cmd);

@@ -52,6 +52,8 @@ static int vhostio_open(struct inode *inode, struct file *f)
 	init_waitqueue_head(&vs->worker_wait);
 	init_waitqueue_head(&vs->inflight_wait);
 	atomic_set(&vs->inflight, 0);
+	spin_lock_init(&vs->cmds_lock);
+	INIT_LIST_HEAD(&vs->cmds);
 	init_llist_head(&vs->evt_new);
 	INIT_LIST_HEAD(&vs->evt_pending);
 	atomic_set(&vs->evt_count, 0);

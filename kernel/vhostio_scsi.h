@@ -54,6 +54,7 @@ extern struct mutex vhostio_tpgs_lock;
 extern struct list_head vhostio_tpgs;
 
 struct vhostio_vq;
+struct vhostio_tmf_group;
 
 /* The command a session's tag pool holds (one per tag, reset on use). */
 struct vhostio_scsi_cmd {
@@ -67,6 +68,8 @@ struct vhostio_scsi_cmd {
 	struct iovec *in;             /* device-writable segments: response, data-in */
 	unsigned int nin;
 	bool tmf;                     /* a task management request of the control queue */
+	struct vhostio_tmf_group *group; /* an ABORT TASK the fabric sent for a task-set TMF */
+	struct list_head node;        /* a SCSI command on its device's cmds while LIO has it */
 	struct llist_node done;       /* on vq->done once LIO has answered */
 };
 
