@@ -14,7 +14,6 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/file.h>
-#include <linux/highmem.h>
 #include <linux/cgroup.h>
 #include <linux/kthread.h>
 #include <linux/rcupdate.h>
@@ -153,17 +152,23 @@ static void signal_guest(struct vhostio_vq *vq)
 		eventfd_signal(vq->call, 1);
 }
 
-/* Copy 'len' bytes of kernel memory into the device-writable segments. */
-static size_t copy_out(const struct iovec *iov, unsigned int n, size_t skip, const void *src, size_t len)
+/* An iterator over a request's device-writable segments. */
+static void in_iter(struct iov_iter *it, const struct iovec *iov, unsigned int n)
 {
-	struct iov_iter it;
 	size_t total = 0;
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
 		total += iov[i].iov_len;
-	iov_iter_init(&it, ITER_DEST, iov, n, total);
-	iov_iter_advance(&it, skip);
+	iov_iter_init(it, ITER_DEST, iov, n, total);
+}
+
+/* Copy 'len' bytes of kernel memory to the start of the device-writable segments. */
+static size_t copy_out(const struct iovec *iov, unsigned int n, const void *src, size_t len)
+{
+	struct iov_iter it;
+
+	in_iter(&it, iov, n);
 	return copy_to_iter(src, len, &it);
 }
 
@@ -171,7 +176,7 @@ static size_t copy_out(const struct iovec *iov, unsigned int n, size_t skip, con
 static void respond(struct vhostio_vq *vq, u16 head, const struct iovec *in, unsigned int nin, u8 response)
 {
 	struct virtio_scsi_cmd_resp resp = { .response = response };
-	size_t n = copy_out(in, nin, 0, &resp, sizeof(resp));
+	size_t n = copy_out(in, nin, &resp, sizeof(resp));
 
 	vhio_vq_push(&vq->vq, head, n == sizeof(resp) ? n : 0);
 }
@@ -309,7 +314,7 @@ static void complete_tmf(struct vhostio_vq *vq, struct vhostio_scsi_cmd *cmd)
 		.response = tmf_response(cmd->se_cmd.se_tmr_req->response),
 	};
 
-	vhio_vq_push(&vq->vq, cmd->head, copy_out(cmd->in, cmd->nin, 0, &r, sizeof(r)));
+	vhio_vq_push(&vq->vq, cmd->head, copy_out(cmd->in, cmd->nin, &r, sizeof(r)));
 	release_cmd(vq->dev, cmd);
 }
 
@@ -320,8 +325,8 @@ static void complete_cmd(struct vhostio_vq *vq, struct vhostio_scsi_cmd *cmd)
 		.response = VIRTIO_SCSI_S_OK,
 		.status = se_cmd->scsi_status,
 	};
+	struct iov_iter it;
 	size_t written, want;
-	u32 data = 0;
 
 	if (se_cmd->se_cmd_flags & (SCF_UNDERFLOW_BIT | SCF_OVERFLOW_BIT))
 		resp.resid = __cpu_to_virtio32(true, se_cmd->residual_count);
@@ -331,27 +336,26 @@ static void complete_cmd(struct vhostio_vq *vq, struct vhostio_scsi_cmd *cmd)
 		memcpy(resp.sense, cmd->sense, n);
 		resp.sense_len = __cpu_to_virtio32(true, n);
 	}
-	written = copy_out(cmd->in, cmd->nin, 0, &resp, sizeof(resp));
+	/* One pass over the segments: the response, then the data after it. */
+	in_iter(&it, cmd->in, cmd->nin);
+	written = copy_to_iter(&resp, sizeof(resp), &it);
 	want = sizeof(resp);
 	/* Data only with a status that carries it: the pages of a refused or
 	 * failed READ hold nothing of the LUN's. */
 	if (se_cmd->data_direction == DMA_FROM_DEVICE && written == want && cmd->sgl &&
 	    (se_cmd->scsi_status == SAM_STAT_GOOD || (se_cmd->se_cmd_flags & SCF_TREAT_READ_AS_NORMAL))) {
+		u32 data = cmd->data_len;
 		struct scatterlist *sg;
 		unsigned int i;
 
-		data = cmd->data_len;
 		if (se_cmd->se_cmd_flags & SCF_UNDERFLOW_BIT)
 			data -= min(data, se_cmd->residual_count);
 		for_each_sg(cmd->sgl, sg, cmd->sgl_nents, i) {
 			size_t n = min_t(size_t, sg->length, data - (want - sizeof(resp)));
-			void *p;
 
 			if (!n)
 				break;
-			p = kmap_local_page(sg_page(sg));
-			written += copy_out(cmd->in, cmd->nin, want, p + sg->offset, n);
-			kunmap_local(p);
+			written += copy_page_to_iter(sg_page(sg), sg->offset, n, &it);
 			want += n;
 		}
 	}
@@ -523,7 +527,7 @@ static void tmf_reply(struct vhostio_vq *vq, struct vhio_vq_req *req, u8 respons
 {
 	struct virtio_scsi_ctrl_tmf_resp r = { .response = response };
 
-	vhio_vq_push(&vq->vq, req->head, copy_out(req->in, req->nin, 0, &r, sizeof(r)));
+	vhio_vq_push(&vq->vq, req->head, copy_out(req->in, req->nin, &r, sizeof(r)));
 }
 
 /*
@@ -559,7 +563,7 @@ static void group_put(struct vhostio_vq *vq, struct vhostio_tmf_group *g)
 	if (!atomic_dec_and_test(&g->pending))
 		return;
 	if (vq->running)
-		vhio_vq_push(&vq->vq, g->head, copy_out(g->in, g->nin, 0, &r, sizeof(r)));
+		vhio_vq_push(&vq->vq, g->head, copy_out(g->in, g->nin, &r, sizeof(r)));
 	kfree(g->in);
 	kfree(g);
 	if (atomic_dec_and_test(&vq->dev->inflight))
@@ -790,7 +794,7 @@ static void handle_ctl(struct vhostio_vq *vq, struct vhio_vq_req *req)
 	case VIRTIO_SCSI_T_AN_SUBSCRIBE: {
 		struct virtio_scsi_ctrl_an_resp r = { .response = VIRTIO_SCSI_S_OK };
 
-		vhio_vq_push(&vq->vq, req->head, copy_out(req->in, req->nin, 0, &r, sizeof(r)));
+		vhio_vq_push(&vq->vq, req->head, copy_out(req->in, req->nin, &r, sizeof(r)));
 		break;
 	}
 	default:
