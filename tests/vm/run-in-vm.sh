@@ -96,15 +96,9 @@ if [ -n "${VHOSTIO_VM_KERNEL:-}" ]; then
 	kver=$(bzimage_version "$kernel") || kver=
 	[ -d "/lib/modules/$kver" ] || kver=${kernel##*/vmlinuz-}
 else
-	kernel='' kver=''
-	# Newest first; Debian's kernel packages install /boot/vmlinuz-<ver>.
-	while read -r k; do
-		v=${k##*/vmlinuz-}
-		if [ -r "$k" ] && [ -d "/lib/modules/$v" ]; then
-			kernel=$k kver=$v
-			break
-		fi
-	done < <(printf '%s\n' /boot/vmlinuz-*-amd64 | sort -rV)
+	# The one kernel/ builds the fabric module for: the newest
+	# /boot/vmlinuz-*-amd64 with its /lib/modules/<version>.
+	kver=$(KVER='' "$HARNESS_DIR/../../kernel/kernel-version.sh") && kernel=/boot/vmlinuz-$kver || kernel=''
 	[ -n "$kernel" ] || skip "no readable /boot/vmlinuz-*-amd64 with matching /lib/modules/<version> (apt-get install linux-image-amd64)"
 fi
 moddir=/lib/modules/$kver
