@@ -71,7 +71,6 @@ struct vhostio_initiator {
 	struct virtio_scsi_ctrl_tmf_req *tmf_req;
 	struct virtio_scsi_ctrl_tmf_resp *tmf_resp;
 	bool tmf_busy;           /* a timed-out TMF still owns tmf_req/resp */
-	uint64_t tmf_tag;
 	/* event queue buffers */
 	struct virtio_scsi_event *evbufs;
 };
@@ -582,9 +581,10 @@ static void reap_ctrl(struct vhostio_initiator *ini)
 		ini->tmf_busy = false;
 }
 
-int vhostio_initiator_lun_reset(struct vhostio_initiator *ini, uint16_t lun, int timeout_ms)
+int vhostio_initiator_tmf(struct vhostio_initiator *ini, uint32_t subtype, uint16_t lun, uint64_t tag,
+			  int timeout_ms, uint8_t *response)
 {
-	if (!ini || lun > VSCSI_MAX_LUN)
+	if (!ini || !response || lun > VSCSI_MAX_LUN || subtype > VHOSTIO_VIRTIO_T_TMF_QUERY_TASK_SET)
 		return -EINVAL;
 	struct ini_queue *q = &ini->q[VQ_CTRL];
 	pthread_mutex_lock(&ini->ctrl_lock);
@@ -594,11 +594,11 @@ int vhostio_initiator_lun_reset(struct vhostio_initiator *ini, uint16_t lun, int
 		goto out;
 	}
 	reap_ctrl(ini);
-	if (ini->tmf_busy) { /* an earlier reset timed out and is still queued */
+	if (ini->tmf_busy) { /* an earlier TMF timed out and is still queued */
 		ret = -EBUSY;
 		goto out;
 	}
-	vscsi_encode_lun_reset(ini->tmf_req, ini->tpgt, lun, ++ini->tmf_tag);
+	vscsi_encode_tmf(ini->tmf_req, ini->tpgt, subtype, lun, tag);
 	memset(ini->tmf_resp, 0xff, sizeof(*ini->tmf_resp));
 	struct iovec req = { ini->tmf_req, sizeof(*ini->tmf_req) };
 	struct iovec resp = { ini->tmf_resp, sizeof(*ini->tmf_resp) };
@@ -613,7 +613,8 @@ int vhostio_initiator_lun_reset(struct vhostio_initiator *ini, uint16_t lun, int
 	for (;;) {
 		reap_ctrl(ini);
 		if (!ini->tmf_busy) {
-			ret = ini->tmf_resp->response;
+			*response = ini->tmf_resp->response;
+			ret = 0;
 			break;
 		}
 		int left = -1;
@@ -632,6 +633,23 @@ int vhostio_initiator_lun_reset(struct vhostio_initiator *ini, uint16_t lun, int
 out:
 	pthread_mutex_unlock(&ini->ctrl_lock);
 	return ret;
+}
+
+int vhostio_initiator_lun_reset(struct vhostio_initiator *ini, uint16_t lun, int timeout_ms)
+{
+	uint8_t response;
+	/* A LUN RESET names no task: its tag is unused. */
+	int ret = vhostio_initiator_tmf(ini, VHOSTIO_VIRTIO_T_TMF_LOGICAL_UNIT_RESET, lun, 0, timeout_ms,
+					&response);
+	return ret ? ret : response;
+}
+
+uint64_t vhostio_initiator_next_tag(const struct vhostio_initiator *ini, uint32_t queue)
+{
+	if (!ini || queue >= ini->nq)
+		return 0;
+	const struct ini_queue *q = &ini->q[VQ_REQ0 + queue];
+	return ((uint64_t)queue << 48) | (q->next_tag & 0xffffffffffffull);
 }
 
 int vhostio_initiator_events(struct vhostio_initiator *ini, struct vhostio_scsi_event *ev, int max)

@@ -46,13 +46,19 @@ void vscsi_decode_resp(const struct virtio_scsi_cmd_resp *resp, struct vhostio_s
 	memcpy(cmd->sense, resp->sense, sl);
 }
 
-void vscsi_encode_lun_reset(struct virtio_scsi_ctrl_tmf_req *req, uint8_t tpgt, uint16_t lun, uint64_t tag)
+void vscsi_encode_tmf(struct virtio_scsi_ctrl_tmf_req *req, uint8_t tpgt, uint32_t subtype, uint16_t lun,
+		      uint64_t tag)
 {
 	memset(req, 0, sizeof(*req));
 	req->type = htole32(VIRTIO_SCSI_T_TMF);
-	req->subtype = htole32(VIRTIO_SCSI_T_TMF_LOGICAL_UNIT_RESET);
+	req->subtype = htole32(subtype);
 	vscsi_encode_lun(req->lun, tpgt, lun);
 	req->tag = htole64(tag);
+}
+
+void vscsi_encode_lun_reset(struct virtio_scsi_ctrl_tmf_req *req, uint8_t tpgt, uint16_t lun, uint64_t tag)
+{
+	vscsi_encode_tmf(req, tpgt, VIRTIO_SCSI_T_TMF_LOGICAL_UNIT_RESET, lun, tag);
 }
 
 void vscsi_decode_event(const struct virtio_scsi_event *in, struct vhostio_scsi_event *out)

@@ -24,6 +24,9 @@ uint16_t vscsi_decode_lun(const uint8_t in[8], uint8_t *tpgt);
 int vscsi_encode_cmd(struct virtio_scsi_cmd_req *req, uint8_t tpgt, uint64_t tag,
 		     const struct vhostio_scsi_cmd *cmd);
 void vscsi_decode_resp(const struct virtio_scsi_cmd_resp *resp, struct vhostio_scsi_cmd *cmd);
+/* A TMF request; 'tag' is the task it names (ABORT TASK, QUERY TASK). */
+void vscsi_encode_tmf(struct virtio_scsi_ctrl_tmf_req *req, uint8_t tpgt, uint32_t subtype, uint16_t lun,
+		      uint64_t tag);
 void vscsi_encode_lun_reset(struct virtio_scsi_ctrl_tmf_req *req, uint8_t tpgt, uint16_t lun, uint64_t tag);
 void vscsi_decode_event(const struct virtio_scsi_event *in, struct vhostio_scsi_event *out);
 

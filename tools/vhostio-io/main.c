@@ -71,7 +71,9 @@ static void usage(FILE *f)
 	      "  --bs SIZE --qd N --queues N --queue-size N\n"
 	      "  --runtime SECONDS | --ios COUNT   (default: one pass over the working set)\n"
 	      "  --size BYTES --offset BYTES --seed N --generation N --passes N --check\n"
-	      "  --lun-reset-after MS --hang-timeout MS\n"
+	      "  --tmf-after MS [--tmf abort-task|abort-task-set|clear-task-set|it-nexus-reset|\n"
+	      "                   lun-reset|query-task|query-task-set]   (default lun-reset)\n"
+	      "  --lun-reset-after MS (= --tmf-after MS --tmf lun-reset) --hang-timeout MS\n"
 	      "common: --device PATH --timeout MS --json --features-mask BITS\n",
 	      f);
 }
@@ -82,7 +84,7 @@ static int parse_options(struct config *cfg, int argc, char **argv)
 	enum {
 		O_WWPN = 256, O_TPGT, O_LUN, O_DEVICE, O_JSON, O_TIMEOUT, O_RW, O_BS, O_QD, O_QUEUES, O_QSIZE,
 		O_RUNTIME, O_IOS, O_SIZE, O_OFFSET, O_SEED, O_GEN, O_PASSES, O_CHECK, O_RESET, O_HANG,
-		O_COUNT, O_NEXUS, O_BACKSTORE, O_FMASK,
+		O_COUNT, O_NEXUS, O_BACKSTORE, O_FMASK, O_TMF_AFTER, O_TMF,
 	};
 	static const struct option opts[] = {
 		{ "wwpn", required_argument, NULL, O_WWPN },
@@ -106,6 +108,8 @@ static int parse_options(struct config *cfg, int argc, char **argv)
 		{ "check", no_argument, NULL, O_CHECK },
 		{ "lun-reset-after", required_argument, NULL, O_RESET },
 		{ "hang-timeout", required_argument, NULL, O_HANG },
+		{ "tmf-after", required_argument, NULL, O_TMF_AFTER },
+		{ "tmf", required_argument, NULL, O_TMF },
 		{ "count", required_argument, NULL, O_COUNT },
 		{ "nexus", required_argument, NULL, O_NEXUS },
 		{ "backstore", required_argument, NULL, O_BACKSTORE },
@@ -151,7 +155,18 @@ static int parse_options(struct config *cfg, int argc, char **argv)
 		case O_GEN: cfg->generation = (uint32_t)size_arg("--generation", optarg, 0, UINT32_MAX); break;
 		case O_PASSES: cfg->passes = (uint32_t)size_arg("--passes", optarg, 1, UINT32_MAX); break;
 		case O_CHECK: cfg->check = true; break;
-		case O_RESET: cfg->reset_after_ms = (int)size_arg("--lun-reset-after", optarg, 0, INT_MAX); break;
+		case O_RESET:
+			cfg->tmf_after_ms = (int)size_arg("--lun-reset-after", optarg, 0, INT_MAX);
+			cfg->tmf = VHOSTIO_VIRTIO_T_TMF_LOGICAL_UNIT_RESET;
+			break;
+		case O_TMF_AFTER: cfg->tmf_after_ms = (int)size_arg("--tmf-after", optarg, 0, INT_MAX); break;
+		case O_TMF: {
+			int t = tmf_parse(optarg);
+			if (t < 0)
+				die(EXIT_USAGE, "--tmf: unknown function '%s'", optarg);
+			cfg->tmf = (uint32_t)t;
+			break;
+		}
 		case O_HANG: cfg->hang_ms = (int)size_arg("--hang-timeout", optarg, 1, INT_MAX); break;
 		case O_COUNT: cfg->count = (int)size_arg("--count", optarg, 1, INT_MAX); break;
 		case O_NEXUS: cfg->nexus = optarg; break;
@@ -180,7 +195,8 @@ int main(int argc, char **argv)
 			.seed = 1,
 			.generation = 1,
 			.passes = 1,
-			.reset_after_ms = -1,
+			.tmf_after_ms = -1,
+			.tmf = VHOSTIO_VIRTIO_T_TMF_LOGICAL_UNIT_RESET,
 			.hang_ms = 30000,
 			.count = 1,
 		},

@@ -103,15 +103,42 @@ static void print_phase_text(const char *name, const struct phase *ph)
 	       " ua_retries=%" PRIu64 "\n", s->ok, s->aborted, s->other, s->miscompares, s->ua_retries);
 }
 
-static const char *reset_response(const struct reset_result *rr)
+static const char *const tmf_names[] = {
+	[VHOSTIO_VIRTIO_T_TMF_ABORT_TASK] = "abort-task",
+	[VHOSTIO_VIRTIO_T_TMF_ABORT_TASK_SET] = "abort-task-set",
+	[VHOSTIO_VIRTIO_T_TMF_CLEAR_TASK_SET] = "clear-task-set",
+	[VHOSTIO_VIRTIO_T_TMF_I_T_NEXUS_RESET] = "it-nexus-reset",
+	[VHOSTIO_VIRTIO_T_TMF_LOGICAL_UNIT_RESET] = "lun-reset",
+	[VHOSTIO_VIRTIO_T_TMF_QUERY_TASK] = "query-task",
+	[VHOSTIO_VIRTIO_T_TMF_QUERY_TASK_SET] = "query-task-set",
+};
+
+const char *tmf_name(uint32_t tmf)
 {
-	return rr->response < 0 ? strerror(-rr->response) : response_name((unsigned)rr->response);
+	return tmf < sizeof(tmf_names) / sizeof(tmf_names[0]) ? tmf_names[tmf] : NULL;
+}
+
+int tmf_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof(tmf_names) / sizeof(tmf_names[0]); i++)
+		if (tmf_names[i] && !strcmp(name, tmf_names[i]))
+			return (int)i;
+	return -1;
+}
+
+/* A TMF's 0 is FUNCTION COMPLETE, not a command's OK. */
+static const char *tmf_response(const struct tmf_result *tr)
+{
+	if (tr->response < 0)
+		return strerror(-tr->response);
+	return tr->response == VHOSTIO_VIRTIO_S_FUNCTION_COMPLETE ? "FUNCTION_COMPLETE"
+								   : response_name((unsigned)tr->response);
 }
 
 void print_run_report(const struct run_report *r)
 {
 	const struct config *cfg = r->cfg;
-	const struct reset_result *rr = r->reset;
+	const struct tmf_result *tr = r->tmf;
 	bool verify = cfg->rw == RW_VERIFY;
 	if (cfg->json) {
 		printf("{\"rw\": \"%s\", \"lun\": %u, \"bs\": %u, \"qd\": %u, \"queues\": %u, \"queue_size\": %u, "
@@ -126,9 +153,17 @@ void print_run_report(const struct run_report *r)
 			print_phase_json("write", r->write, true);
 			print_phase_json("read", r->read, true);
 		}
-		if (rr)
+		if (tr) {
+			printf(", \"tmf\": {\"name\": \"%s\", \"done\": %s, \"response\": \"%s\", \"code\": %d",
+			       tmf_name(cfg->tmf), tr->done ? "true" : "false", tmf_response(tr), tr->response);
+			if (tr->has_tag)
+				printf(", \"tag\": \"0x%" PRIx64 "\"", tr->tag);
+			printf(", \"at_ms\": %.1f, \"took_ms\": %.1f}", tr->at_ns / 1e6, tr->took_ns / 1e6);
+		}
+		/* The key --lun-reset-after has always printed. */
+		if (tr && cfg->tmf == VHOSTIO_VIRTIO_T_TMF_LOGICAL_UNIT_RESET)
 			printf(", \"lun_reset\": {\"done\": %s, \"response\": \"%s\", \"at_ms\": %.1f, \"took_ms\": %.1f}",
-			       rr->done ? "true" : "false", reset_response(rr), rr->at_ns / 1e6, rr->took_ns / 1e6);
+			       tr->done ? "true" : "false", tmf_response(tr), tr->at_ns / 1e6, tr->took_ns / 1e6);
 		printf(", \"hang\": %s}\n", r->hung ? "true" : "false");
 	} else {
 		printf("%s lun=%u bs=%u qd=%u queues=%u size=%" PRIu64 " offset=%" PRIu64 " lbsize=%u\n",
@@ -140,8 +175,8 @@ void print_run_report(const struct run_report *r)
 			print_phase_text("read", r->read);
 		}
 		print_phase_text("total", r->total);
-		if (rr)
-			printf("lun reset: %s at %.1f ms, took %.1f ms\n", reset_response(rr), rr->at_ns / 1e6,
-			       rr->took_ns / 1e6);
+		if (tr)
+			printf("tmf %s: %s (%d) at %.1f ms, took %.1f ms\n", tmf_name(cfg->tmf), tmf_response(tr),
+			       tr->response, tr->at_ns / 1e6, tr->took_ns / 1e6);
 	}
 }

@@ -48,7 +48,8 @@ struct config {
 	uint64_t seed;
 	uint32_t generation;
 	uint32_t passes;
-	int reset_after_ms;      /* -1: no LUN reset */
+	int tmf_after_ms;        /* -1: no task management function */
+	uint32_t tmf;            /* enum vhostio_virtio_tmf sent after tmf_after_ms */
 	int hang_ms;             /* no completion this long with I/O in flight: hang */
 	int count;               /* events to wait for */
 	uint64_t features_mask;
@@ -112,8 +113,11 @@ struct phase {
 	double secs;
 };
 
-struct reset_result {
+/* The TMF sent during a run (--tmf-after). */
+struct tmf_result {
 	bool done;
+	bool has_tag;             /* ABORT/QUERY TASK: a command was in flight to name */
+	uint64_t tag;
 	int response;             /* virtio response or -errno */
 	uint64_t at_ns;           /* when it returned, from the start */
 	uint64_t took_ns;
@@ -130,10 +134,13 @@ struct run_report {
 	uint64_t features_bits;
 	uint32_t passes;          /* verify only */
 	const struct phase *total, *write, *read; /* write, read: verify only */
-	const struct reset_result *reset; /* NULL: no LUN reset asked for */
+	const struct tmf_result *tmf; /* NULL: no TMF asked for */
 	bool hung;
 };
 
+/* --tmf names; NULL / -1 for an unknown one. */
+const char *tmf_name(uint32_t tmf);
+int tmf_parse(const char *name);
 void stats_latency(struct stats *s, uint64_t lat);
 void stats_merge(struct stats *into, const struct stats *s);
 void print_run_report(const struct run_report *r);

@@ -3,7 +3,8 @@
  * vhostio-io run: a workload of one thread per request queue, each keeping
  * --qd commands in flight with one kick per batch; sequential or random
  * reads and writes, or verify passes (write the pattern, read it back),
- * optionally with a LUN reset from the main thread while I/O is in flight
+ * optionally with a task management function (LUN reset, abort ...) from
+ * the main thread while I/O is in flight
  * and a hang check on every queue.
  */
 #define _GNU_SOURCE
@@ -93,6 +94,9 @@ struct worker {
 	struct stats st;
 	bool hung, ua_said;
 	int err;
+	/* Tag of the command submitted last, for ABORT/QUERY TASK; 0: none yet. */
+	atomic_uint_fast64_t last_tag;
+	atomic_bool has_tag;
 };
 
 /*
@@ -292,6 +296,12 @@ static void complete(struct worker *w, struct slot *s, uint64_t t)
 	}
 }
 
+static void note_tag(struct worker *w, uint64_t tag)
+{
+	atomic_store_explicit(&w->last_tag, tag, memory_order_relaxed);
+	atomic_store_explicit(&w->has_tag, true, memory_order_release);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -319,7 +329,10 @@ static void *worker_main(void *arg)
 			bool write = cfg->rw == RW_WRITE || (cfg->rw == RW_VERIFY && run->write_phase);
 			prepare(run, s, block, write);
 			s->t0 = clock_now_ns();
+			uint64_t tag = vhostio_initiator_next_tag(ini, w->queue);
 			int r = vhostio_initiator_submit(ini, w->queue, &s->cmd);
+			if (r == 0)
+				note_tag(w, tag);
 			if (r == -EAGAIN) {
 				/* Out of descriptors: keep the command, resubmit after a reap. */
 				s->busy = true;
@@ -348,10 +361,12 @@ static void *worker_main(void *arg)
 			if (!s->busy || s->t0)
 				continue;
 			s->t0 = clock_now_ns();
+			uint64_t tag = vhostio_initiator_next_tag(ini, w->queue);
 			if (vhostio_initiator_submit(ini, w->queue, &s->cmd) < 0) {
 				s->t0 = 0;
 				break;
 			}
+			note_tag(w, tag);
 			inflight++, retried++;
 		}
 		if (retried)
@@ -397,7 +412,20 @@ static void *worker_main(void *arg)
 }
 
 /* One phase: workers on every queue until the I/O count or the deadline. */
-static bool run_phase(struct run *run, struct worker *ws, struct phase *into, struct reset_result *rr)
+/* The TMF of --tmf; ABORT/QUERY TASK name queue 0's latest command, in flight on a slow LUN. */
+static void send_tmf(struct run *run, struct worker *ws, struct tmf_result *tr)
+{
+	const struct config *cfg = run->cfg;
+	if (cfg->tmf == VHOSTIO_VIRTIO_T_TMF_ABORT_TASK || cfg->tmf == VHOSTIO_VIRTIO_T_TMF_QUERY_TASK) {
+		tr->has_tag = atomic_load_explicit(&ws[0].has_tag, memory_order_acquire);
+		tr->tag = atomic_load_explicit(&ws[0].last_tag, memory_order_relaxed);
+	}
+	uint8_t resp;
+	int r = vhostio_initiator_tmf(run->ini, cfg->tmf, cfg->lun, tr->tag, cfg->hang_ms, &resp);
+	tr->response = r < 0 ? r : resp;
+}
+
+static bool run_phase(struct run *run, struct worker *ws, struct phase *into, struct tmf_result *tr)
 {
 	const struct config *cfg = run->cfg;
 	atomic_store(&run->next, 0);
@@ -406,23 +434,24 @@ static bool run_phase(struct run *run, struct worker *ws, struct phase *into, st
 	for (uint32_t q = 0; q < cfg->queues; q++) {
 		memset(&ws[q].st, 0, sizeof(ws[q].st));
 		ws[q].hung = false;
+		atomic_store(&ws[q].has_tag, false);
 		int r = pthread_create(&ws[q].thread, NULL, worker_main, &ws[q]);
 		if (r)
 			die(1, "pthread_create: %s", strerror(r));
 	}
-	if (rr && !rr->done) {
+	if (tr && !tr->done) {
 		/*
-		 * LUN reset from this thread while the workers keep I/O in
+		 * The TMF from this thread while the workers keep I/O in
 		 * flight; a signal cuts the wait short, as it did a sleep.
 		 */
-		struct timespec d = { cfg->reset_after_ms / 1000, (long)(cfg->reset_after_ms % 1000) * 1000000 };
+		struct timespec d = { cfg->tmf_after_ms / 1000, (long)(cfg->tmf_after_ms % 1000) * 1000000 };
 		if (sigtimedwait(&run->sigs, NULL, &d) > 0)
 			atomic_store(&run->interrupted, true);
 		uint64_t r0 = clock_now_ns();
-		rr->response = vhostio_initiator_lun_reset(run->ini, cfg->lun, cfg->hang_ms);
-		rr->took_ns = clock_now_ns() - r0;
-		rr->at_ns = clock_now_ns() - t0;
-		rr->done = true;
+		send_tmf(run, ws, tr);
+		tr->took_ns = clock_now_ns() - r0;
+		tr->at_ns = clock_now_ns() - t0;
+		tr->done = true;
 	}
 	bool hung = false;
 	for (uint32_t q = 0; q < cfg->queues; q++) {
@@ -506,8 +535,8 @@ int cmd_run(struct vio *v)
 	pthread_t sig_thread = signals_start(&run);
 
 	struct phase wr = { 0 }, rd = { 0 }, all = { 0 };
-	struct reset_result rr = { 0 };
-	struct reset_result *rrp = cfg->reset_after_ms >= 0 ? &rr : NULL;
+	struct tmf_result tr = { 0 };
+	struct tmf_result *trp = cfg->tmf_after_ms >= 0 ? &tr : NULL;
 	bool ok = true;
 	uint32_t passes = 0;
 	if (cfg->rw == RW_VERIFY) {
@@ -516,7 +545,7 @@ int cmd_run(struct vio *v)
 		do {
 			run.limit = run.nblocks;
 			run.write_phase = true;
-			ok = run_phase(&run, ws, &wr, rrp);
+			ok = run_phase(&run, ws, &wr, trp);
 			if (!ok || interrupted(&run))
 				break;
 			run.write_phase = false;
@@ -530,7 +559,7 @@ int cmd_run(struct vio *v)
 		all.st.miscompares = rd.st.miscompares;
 	} else {
 		run.limit = cfg->ios ? cfg->ios : cfg->runtime > 0 ? UINT64_MAX : run.nblocks;
-		ok = run_phase(&run, ws, &all, rrp);
+		ok = run_phase(&run, ws, &all, trp);
 	}
 
 	char feat[256];
@@ -547,7 +576,7 @@ int cmd_run(struct vio *v)
 		.total = &all,
 		.write = &wr,
 		.read = &rd,
-		.reset = rrp,
+		.tmf = trp,
 		.hung = !ok,
 	};
 	print_run_report(&rep);
@@ -559,8 +588,16 @@ int cmd_run(struct vio *v)
 	}
 	/* run is on this stack: its signal thread goes first. */
 	signals_stop(sig_thread);
-	if (rrp && (!rr.done || rr.response != VHOSTIO_VIRTIO_S_FUNCTION_SUCCEEDED)) {
-		fprintf(stderr, "vhostio-io: LUN reset failed\n");
+	/*
+	 * A LUN reset must succeed (as --lun-reset-after always required);
+	 * any other TMF's answer is reported for the caller to judge, but it
+	 * must have got one.
+	 */
+	if (trp && (!tr.done || tr.response < 0 ||
+		    (cfg->tmf == VHOSTIO_VIRTIO_T_TMF_LOGICAL_UNIT_RESET &&
+		     tr.response != VHOSTIO_VIRTIO_S_FUNCTION_SUCCEEDED))) {
+		fprintf(stderr, "vhostio-io: %s failed: %s\n", tmf_name(cfg->tmf),
+			tr.response < 0 ? strerror(-tr.response) : "not FUNCTION_SUCCEEDED");
 		return 1;
 	}
 	if (all.st.miscompares)
@@ -574,7 +611,7 @@ int cmd_run(struct vio *v)
 		free(ws[q].slots);
 	}
 	free(ws);
-	/* Aborted commands are expected under a LUN reset, and only there. */
-	bool aborted_bad = all.st.aborted && !rrp;
+	/* Aborted commands are expected under a TMF, and only there. */
+	bool aborted_bad = all.st.aborted && !trp;
 	return all.st.miscompares || all.st.other || aborted_bad || interrupted(&run) ? 1 : 0;
 }

@@ -95,6 +95,20 @@ enum vhostio_virtio_response {
 	VHOSTIO_VIRTIO_S_FUNCTION_SUCCEEDED = 10,
 	VHOSTIO_VIRTIO_S_FUNCTION_REJECTED = 11,
 	VHOSTIO_VIRTIO_S_INCORRECT_LUN = 12,
+	/* TMF answer: done, nothing to report (QUERY TASK: not in flight) */
+	VHOSTIO_VIRTIO_S_FUNCTION_COMPLETE = 0,
+};
+
+/* Task management functions (VIRTIO_SCSI_T_TMF_*), for vhostio_initiator_tmf(). */
+enum vhostio_virtio_tmf {
+	VHOSTIO_VIRTIO_T_TMF_ABORT_TASK = 0,
+	VHOSTIO_VIRTIO_T_TMF_ABORT_TASK_SET = 1,
+	VHOSTIO_VIRTIO_T_TMF_CLEAR_ACA = 2,
+	VHOSTIO_VIRTIO_T_TMF_CLEAR_TASK_SET = 3,
+	VHOSTIO_VIRTIO_T_TMF_I_T_NEXUS_RESET = 4,
+	VHOSTIO_VIRTIO_T_TMF_LOGICAL_UNIT_RESET = 5,
+	VHOSTIO_VIRTIO_T_TMF_QUERY_TASK = 6,
+	VHOSTIO_VIRTIO_T_TMF_QUERY_TASK_SET = 7,
 };
 
 /* One SCSI command.  Owned by the caller; must stay valid until reaped. */
@@ -157,6 +171,24 @@ VHOSTIO_EXPORT int vhostio_initiator_run(struct vhostio_initiator *ini, struct v
  * response (VHOSTIO_VIRTIO_S_FUNCTION_SUCCEEDED ...) or -errno.
  */
 VHOSTIO_EXPORT int vhostio_initiator_lun_reset(struct vhostio_initiator *ini, uint16_t lun, int timeout_ms);
+/*
+ * A task management function (enum vhostio_virtio_tmf) on the control
+ * queue; 'tag' names the command for ABORT TASK / QUERY TASK (see
+ * vhostio_initiator_next_tag()), ignored by the others.  Waits up to
+ * timeout_ms (-1: forever); 0 with the virtio response in *response
+ * (FUNCTION_SUCCEEDED, FUNCTION_COMPLETE, FUNCTION_REJECTED ...), or
+ * -EINVAL (subtype > 7, LUN > 16383), -ENOTCONN, -ETIMEDOUT (the TMF
+ * stays queued) or -EBUSY (an earlier one timed out and is still queued).
+ * Thread-safe against request queue traffic.
+ */
+VHOSTIO_EXPORT int vhostio_initiator_tmf(struct vhostio_initiator *ini, uint32_t subtype, uint16_t lun,
+					 uint64_t tag, int timeout_ms, uint8_t *response);
+/*
+ * The tag the next vhostio_initiator_submit() on 'queue' gives its command
+ * (ABORT TASK / QUERY TASK name commands by it); call it from the thread
+ * driving the queue.  0 for a bad queue.
+ */
+VHOSTIO_EXPORT uint64_t vhostio_initiator_next_tag(const struct vhostio_initiator *ini, uint32_t queue);
 
 /* An event from the event queue (VIRTIO_SCSI_T_TRANSPORT_RESET: hotplug). */
 struct vhostio_scsi_event {

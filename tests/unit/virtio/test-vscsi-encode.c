@@ -65,6 +65,19 @@ int main(void)
 	const uint8_t *t = (const uint8_t *)&tmf;
 	static const uint8_t tmf_want[24] = { 0, 0, 0, 0, 5, 0, 0, 0, 1, 2, 0x40, 5, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0 };
 	CHECK(sizeof(tmf) == 24 && !memcmp(t, tmf_want, 24), "LUN RESET request bytes");
+	/* ABORT TASK names a queue-1 command by its tag, little endian. */
+	vscsi_encode_tmf(&tmf, 1, VHOSTIO_VIRTIO_T_TMF_ABORT_TASK, 300, (1ull << 48) | 0x0102);
+	static const uint8_t abort_want[24] = { 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0x41, 0x2c, 0, 0, 0, 0,
+						0x02, 0x01, 0, 0, 0, 0, 1, 0 };
+	CHECK(!memcmp(t, abort_want, 24), "ABORT TASK request bytes");
+	/* The public subtypes are the wire's. */
+	CHECK(VHOSTIO_VIRTIO_T_TMF_ABORT_TASK_SET == VIRTIO_SCSI_T_TMF_ABORT_TASK_SET &&
+	      VHOSTIO_VIRTIO_T_TMF_CLEAR_TASK_SET == VIRTIO_SCSI_T_TMF_CLEAR_TASK_SET &&
+	      VHOSTIO_VIRTIO_T_TMF_I_T_NEXUS_RESET == VIRTIO_SCSI_T_TMF_I_T_NEXUS_RESET &&
+	      VHOSTIO_VIRTIO_T_TMF_LOGICAL_UNIT_RESET == VIRTIO_SCSI_T_TMF_LOGICAL_UNIT_RESET &&
+	      VHOSTIO_VIRTIO_T_TMF_QUERY_TASK == VIRTIO_SCSI_T_TMF_QUERY_TASK &&
+	      VHOSTIO_VIRTIO_T_TMF_QUERY_TASK_SET == VIRTIO_SCSI_T_TMF_QUERY_TASK_SET &&
+	      VHOSTIO_VIRTIO_S_FUNCTION_COMPLETE == VIRTIO_SCSI_S_OK, "TMF constants");
 
 	struct virtio_scsi_event ev;
 	memset(&ev, 0, sizeof(ev));
