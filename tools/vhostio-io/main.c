@@ -71,8 +71,9 @@ static void usage(FILE *f)
 	      "  --bs SIZE --qd N --queues N --queue-size N\n"
 	      "  --runtime SECONDS | --ios COUNT   (default: one pass over the working set)\n"
 	      "  --size BYTES --offset BYTES --seed N --generation N --passes N --check\n"
-	      "  --tmf-after MS [--tmf abort-task|abort-task-set|clear-task-set|it-nexus-reset|\n"
-	      "                   lun-reset|query-task|query-task-set]   (default lun-reset)\n"
+	      "  --tmf-after MS [--tmf TMF[,TMF...]]   sent in turn (up to 4; default lun-reset)\n"
+	      "      TMF: abort-task|abort-task-set|clear-task-set|it-nexus-reset|lun-reset|\n"
+	      "           query-task|query-task-set\n"
 	      "  --lun-reset-after MS (= --tmf-after MS --tmf lun-reset) --hang-timeout MS\n"
 	      "common: --device PATH --timeout MS --json --features-mask BITS\n",
 	      f);
@@ -157,14 +158,16 @@ static int parse_options(struct config *cfg, int argc, char **argv)
 		case O_CHECK: cfg->check = true; break;
 		case O_RESET:
 			cfg->tmf_after_ms = (int)size_arg("--lun-reset-after", optarg, 0, INT_MAX);
-			cfg->tmf = VHOSTIO_VIRTIO_T_TMF_LOGICAL_UNIT_RESET;
+			cfg->tmf[0] = VHOSTIO_VIRTIO_T_TMF_LOGICAL_UNIT_RESET;
+			cfg->ntmf = 1;
 			break;
 		case O_TMF_AFTER: cfg->tmf_after_ms = (int)size_arg("--tmf-after", optarg, 0, INT_MAX); break;
 		case O_TMF: {
-			int t = tmf_parse(optarg);
-			if (t < 0)
-				die(EXIT_USAGE, "--tmf: unknown function '%s'", optarg);
-			cfg->tmf = (uint32_t)t;
+			int n = tmf_parse(optarg, cfg->tmf, MAX_TMFS);
+			if (n < 0)
+				die(EXIT_USAGE, "--tmf: '%s' is not a list of up to %d known functions", optarg,
+				    MAX_TMFS);
+			cfg->ntmf = (uint32_t)n;
 			break;
 		}
 		case O_HANG: cfg->hang_ms = (int)size_arg("--hang-timeout", optarg, 1, INT_MAX); break;
@@ -196,7 +199,8 @@ int main(int argc, char **argv)
 			.generation = 1,
 			.passes = 1,
 			.tmf_after_ms = -1,
-			.tmf = VHOSTIO_VIRTIO_T_TMF_LOGICAL_UNIT_RESET,
+			.tmf = { VHOSTIO_VIRTIO_T_TMF_LOGICAL_UNIT_RESET },
+			.ntmf = 1,
 			.hang_ms = 30000,
 			.count = 1,
 		},

@@ -118,12 +118,22 @@ const char *tmf_name(uint32_t tmf)
 	return tmf < sizeof(tmf_names) / sizeof(tmf_names[0]) ? tmf_names[tmf] : NULL;
 }
 
-int tmf_parse(const char *name)
+int tmf_parse(const char *list, uint32_t *tmf, int max)
 {
-	for (size_t i = 0; i < sizeof(tmf_names) / sizeof(tmf_names[0]); i++)
-		if (tmf_names[i] && !strcmp(name, tmf_names[i]))
-			return (int)i;
-	return -1;
+	int n = 0;
+	for (const char *p = list;; p++) {
+		size_t len = strcspn(p, ",");
+		size_t i = 0;
+		while (i < sizeof(tmf_names) / sizeof(tmf_names[0]) &&
+		       !(tmf_names[i] && strlen(tmf_names[i]) == len && !strncmp(p, tmf_names[i], len)))
+			i++;
+		if (i == sizeof(tmf_names) / sizeof(tmf_names[0]) || n == max)
+			return -1;
+		tmf[n++] = (uint32_t)i;
+		p += len;
+		if (!*p)
+			return n;
+	}
 }
 
 /* A TMF's 0 is FUNCTION COMPLETE, not a command's OK. */
@@ -153,15 +163,18 @@ void print_run_report(const struct run_report *r)
 			print_phase_json("write", r->write, true);
 			print_phase_json("read", r->read, true);
 		}
-		if (tr) {
-			printf(", \"tmf\": {\"name\": \"%s\", \"done\": %s, \"response\": \"%s\", \"code\": %d",
-			       tmf_name(cfg->tmf), tr->done ? "true" : "false", tmf_response(tr), tr->response);
-			if (tr->has_tag)
-				printf(", \"tag\": \"0x%" PRIx64 "\"", tr->tag);
-			printf(", \"at_ms\": %.1f, \"took_ms\": %.1f}", tr->at_ns / 1e6, tr->took_ns / 1e6);
+		for (uint32_t i = 0; tr && i < cfg->ntmf; i++) {
+			const struct tmf_result *t = &tr[i];
+			printf("%s{\"name\": \"%s\", \"done\": %s, \"response\": \"%s\", \"code\": %d",
+			       i ? ", " : ", \"tmf\": [", tmf_name(cfg->tmf[i]), t->done ? "true" : "false",
+			       tmf_response(t), t->response);
+			if (t->has_tag)
+				printf(", \"tag\": \"0x%" PRIx64 "\"", t->tag);
+			printf(", \"at_ms\": %.1f, \"took_ms\": %.1f}%s", t->at_ns / 1e6, t->took_ns / 1e6,
+			       i + 1 == cfg->ntmf ? "]" : "");
 		}
 		/* The key --lun-reset-after has always printed. */
-		if (tr && cfg->tmf == VHOSTIO_VIRTIO_T_TMF_LOGICAL_UNIT_RESET)
+		if (tr && cfg->ntmf == 1 && cfg->tmf[0] == VHOSTIO_VIRTIO_T_TMF_LOGICAL_UNIT_RESET)
 			printf(", \"lun_reset\": {\"done\": %s, \"response\": \"%s\", \"at_ms\": %.1f, \"took_ms\": %.1f}",
 			       tr->done ? "true" : "false", tmf_response(tr), tr->at_ns / 1e6, tr->took_ns / 1e6);
 		printf(", \"hang\": %s}\n", r->hung ? "true" : "false");
@@ -175,8 +188,8 @@ void print_run_report(const struct run_report *r)
 			print_phase_text("read", r->read);
 		}
 		print_phase_text("total", r->total);
-		if (tr)
-			printf("tmf %s: %s (%d) at %.1f ms, took %.1f ms\n", tmf_name(cfg->tmf), tmf_response(tr),
-			       tr->response, tr->at_ns / 1e6, tr->took_ns / 1e6);
+		for (uint32_t i = 0; tr && i < cfg->ntmf; i++)
+			printf("tmf %s: %s (%d) at %.1f ms, took %.1f ms\n", tmf_name(cfg->tmf[i]),
+			       tmf_response(&tr[i]), tr[i].response, tr[i].at_ns / 1e6, tr[i].took_ns / 1e6);
 	}
 }

@@ -24,6 +24,8 @@
 
 enum rw_mode { RW_READ, RW_WRITE, RW_VERIFY };
 
+#define MAX_TMFS 4
+
 struct config {
 	const char *device;
 	const char *wwpn;
@@ -49,7 +51,8 @@ struct config {
 	uint32_t generation;
 	uint32_t passes;
 	int tmf_after_ms;        /* -1: no task management function */
-	uint32_t tmf;            /* enum vhostio_virtio_tmf sent after tmf_after_ms */
+	uint32_t tmf[MAX_TMFS];  /* enum vhostio_virtio_tmf, sent in turn after tmf_after_ms */
+	uint32_t ntmf;
 	int hang_ms;             /* no completion this long with I/O in flight: hang */
 	int count;               /* events to wait for */
 	uint64_t features_mask;
@@ -134,13 +137,14 @@ struct run_report {
 	uint64_t features_bits;
 	uint32_t passes;          /* verify only */
 	const struct phase *total, *write, *read; /* write, read: verify only */
-	const struct tmf_result *tmf; /* NULL: no TMF asked for */
+	const struct tmf_result *tmf; /* cfg->ntmf of them; NULL: no TMF asked for */
 	bool hung;
 };
 
-/* --tmf names; NULL / -1 for an unknown one. */
+/* --tmf names; NULL for an unknown one. */
 const char *tmf_name(uint32_t tmf);
-int tmf_parse(const char *name);
+/* "NAME[,NAME...]" into tmf[], up to max; the count, or -1 for a bad list. */
+int tmf_parse(const char *list, uint32_t *tmf, int max);
 void stats_latency(struct stats *s, uint64_t lat);
 void stats_merge(struct stats *into, const struct stats *s);
 void print_run_report(const struct run_report *r);

@@ -412,17 +412,20 @@ static void *worker_main(void *arg)
 }
 
 /* One phase: workers on every queue until the I/O count or the deadline. */
-/* The TMF of --tmf; ABORT/QUERY TASK name queue 0's latest command, in flight on a slow LUN. */
-static void send_tmf(struct run *run, struct worker *ws, struct tmf_result *tr)
+/* One TMF of --tmf; ABORT/QUERY TASK name queue 0's latest command, in flight on a slow LUN. */
+static void send_tmf(struct run *run, struct worker *ws, uint32_t tmf, struct tmf_result *tr)
 {
 	const struct config *cfg = run->cfg;
-	if (cfg->tmf == VHOSTIO_VIRTIO_T_TMF_ABORT_TASK || cfg->tmf == VHOSTIO_VIRTIO_T_TMF_QUERY_TASK) {
+	uint64_t r0 = clock_now_ns();
+	if (tmf == VHOSTIO_VIRTIO_T_TMF_ABORT_TASK || tmf == VHOSTIO_VIRTIO_T_TMF_QUERY_TASK) {
 		tr->has_tag = atomic_load_explicit(&ws[0].has_tag, memory_order_acquire);
 		tr->tag = atomic_load_explicit(&ws[0].last_tag, memory_order_relaxed);
 	}
 	uint8_t resp;
-	int r = vhostio_initiator_tmf(run->ini, cfg->tmf, cfg->lun, tr->tag, cfg->hang_ms, &resp);
+	int r = vhostio_initiator_tmf(run->ini, tmf, cfg->lun, tr->tag, cfg->hang_ms, &resp);
 	tr->response = r < 0 ? r : resp;
+	tr->took_ns = clock_now_ns() - r0;
+	tr->done = true;
 }
 
 static bool run_phase(struct run *run, struct worker *ws, struct phase *into, struct tmf_result *tr)
@@ -441,17 +444,16 @@ static bool run_phase(struct run *run, struct worker *ws, struct phase *into, st
 	}
 	if (tr && !tr->done) {
 		/*
-		 * The TMF from this thread while the workers keep I/O in
+		 * The TMFs from this thread while the workers keep I/O in
 		 * flight; a signal cuts the wait short, as it did a sleep.
 		 */
 		struct timespec d = { cfg->tmf_after_ms / 1000, (long)(cfg->tmf_after_ms % 1000) * 1000000 };
 		if (sigtimedwait(&run->sigs, NULL, &d) > 0)
 			atomic_store(&run->interrupted, true);
-		uint64_t r0 = clock_now_ns();
-		send_tmf(run, ws, tr);
-		tr->took_ns = clock_now_ns() - r0;
-		tr->at_ns = clock_now_ns() - t0;
-		tr->done = true;
+		for (uint32_t i = 0; i < cfg->ntmf; i++) {
+			send_tmf(run, ws, cfg->tmf[i], &tr[i]);
+			tr[i].at_ns = clock_now_ns() - t0;
+		}
 	}
 	bool hung = false;
 	for (uint32_t q = 0; q < cfg->queues; q++) {
@@ -535,8 +537,8 @@ int cmd_run(struct vio *v)
 	pthread_t sig_thread = signals_start(&run);
 
 	struct phase wr = { 0 }, rd = { 0 }, all = { 0 };
-	struct tmf_result tr = { 0 };
-	struct tmf_result *trp = cfg->tmf_after_ms >= 0 ? &tr : NULL;
+	struct tmf_result tr[MAX_TMFS] = { 0 };
+	struct tmf_result *trp = cfg->tmf_after_ms >= 0 ? tr : NULL;
 	bool ok = true;
 	uint32_t passes = 0;
 	if (cfg->rw == RW_VERIFY) {
@@ -593,13 +595,18 @@ int cmd_run(struct vio *v)
 	 * any other TMF's answer is reported for the caller to judge, but it
 	 * must have got one.
 	 */
-	if (trp && (!tr.done || tr.response < 0 ||
-		    (cfg->tmf == VHOSTIO_VIRTIO_T_TMF_LOGICAL_UNIT_RESET &&
-		     tr.response != VHOSTIO_VIRTIO_S_FUNCTION_SUCCEEDED))) {
-		fprintf(stderr, "vhostio-io: %s failed: %s\n", tmf_name(cfg->tmf),
-			tr.response < 0 ? strerror(-tr.response) : "not FUNCTION_SUCCEEDED");
-		return 1;
+	bool tmf_bad = false;
+	for (uint32_t i = 0; trp && i < cfg->ntmf; i++) {
+		if (tr[i].done && tr[i].response >= 0 &&
+		    (cfg->tmf[i] != VHOSTIO_VIRTIO_T_TMF_LOGICAL_UNIT_RESET ||
+		     tr[i].response == VHOSTIO_VIRTIO_S_FUNCTION_SUCCEEDED))
+			continue;
+		fprintf(stderr, "vhostio-io: %s failed: %s\n", tmf_name(cfg->tmf[i]),
+			tr[i].response < 0 ? strerror(-tr[i].response) : "not FUNCTION_SUCCEEDED");
+		tmf_bad = true;
 	}
+	if (tmf_bad)
+		return 1;
 	if (all.st.miscompares)
 		fprintf(stderr, "vhostio-io: %" PRIu64 " miscompare(s), first at LBA %" PRIu64 "\n",
 			all.st.miscompares, all.st.first_bad_lba);
