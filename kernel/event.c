@@ -121,13 +121,16 @@ void vhostio_deliver_events(struct vhostio_vq *vq)
 {
 	struct vhostio_dev *dev = vq->dev;
 	bool pushed = false;
+	u32 budget;
 
 	collect_events(dev);
 	if (!hotplug_negotiated(dev->features)) {
 		vhostio_drop_events(dev);
 		return;
 	}
-	while (!list_empty(&dev->evt_pending) || dev->events_missed) {
+	/* Bounded: a guest posting malformed buffers does not keep the worker. */
+	for (budget = vq->vq.num; budget && (!list_empty(&dev->evt_pending) || dev->events_missed);
+	     budget--) {
 		struct vhio_vq_req req = {
 			.out = vq->out, .out_max = VHOSTIO_MAX_SEGS,
 			.in = vq->in, .in_max = VHOSTIO_MAX_SEGS,
@@ -167,4 +170,6 @@ void vhostio_deliver_events(struct vhostio_vq *vq)
 	}
 	if (pushed && vq->call && vhio_vq_need_signal(&vq->vq))
 		eventfd_signal(vq->call, 1);
+	if (!budget)
+		vhostio_kick_queue(dev, VHOSTIO_VQ_EVT); /* the rest on the next pass */
 }

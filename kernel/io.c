@@ -198,15 +198,37 @@ void vhostio_cmd_done(struct vhostio_scsi_cmd *cmd)
 	rcu_read_unlock();
 }
 
-/* What an aborted command leaves to answer once LIO has freed it. */
+/*
+ * What a command needs to be answered, allocated with it: its
+ * device-writable segments, and, should LIO abort it (and free the
+ * command itself), what is left to answer then, with no allocation in
+ * LIO's context.
+ */
 struct vhostio_orphan {
 	struct llist_node node;
 	u16 head;
-	struct iovec *in;
-	unsigned int nin;
+	bool tmf;
+	struct vhostio_tmf_group *group;
 	struct scatterlist *sgl;
 	unsigned int sgl_nents;
+	unsigned int nin;
+	struct iovec in[];
 };
+
+/* The orphan of a command answered on req's head, its segments copied. */
+static struct vhostio_orphan *orphan_alloc(const struct vhio_vq_req *req, unsigned int nin)
+{
+	struct vhostio_orphan *o = kmalloc(struct_size(o, in, nin), GFP_KERNEL);
+
+	if (!o)
+		return NULL;
+	o->head = req->head;
+	o->nin = nin;
+	memcpy(o->in, req->in, nin * sizeof(*req->in));
+	return o;
+}
+
+static void group_put(struct vhostio_vq *vq, struct vhostio_tmf_group *g);
 
 /* ---- the SCSI commands LIO holds ---- */
 
@@ -232,28 +254,14 @@ static void untrack_cmd(struct vhostio_dev *dev, struct vhostio_scsi_cmd *cmd)
 void vhostio_cmd_aborted(struct vhostio_scsi_cmd *cmd)
 {
 	struct vhostio_vq *vq = cmd->vq;
-	struct vhostio_orphan *o = kmalloc(sizeof(*o), GFP_ATOMIC);
+	struct vhostio_orphan *o = cmd->orphan;
 
 	untrack_cmd(vq->dev, cmd);
-
-	if (!o) {
-		/* The request stays unanswered; its buffers are not leaked. */
-		pr_err_ratelimited("vq %u: no memory to answer aborted head %u\n", vq->index, cmd->head);
-		if (cmd->sgl)
-			target_free_sgl(cmd->sgl, cmd->sgl_nents);
-		kfree(cmd->in);
-		cmd->sgl = NULL;
-		cmd->in = NULL;
-		if (atomic_dec_and_test(&vq->dev->inflight))
-			wake_up(&vq->dev->inflight_wait);
-		return;
-	}
-	o->head = cmd->head;
-	o->in = cmd->in;
-	o->nin = cmd->nin;
+	o->tmf = cmd->tmf;
+	o->group = cmd->group;
 	o->sgl = cmd->sgl;
 	o->sgl_nents = cmd->sgl_nents;
-	cmd->in = NULL;
+	cmd->orphan = NULL;
 	cmd->sgl = NULL;
 	rcu_read_lock();
 	llist_add(&o->node, &vq->aborted);
@@ -263,15 +271,22 @@ void vhostio_cmd_aborted(struct vhostio_scsi_cmd *cmd)
 
 static void answer_orphan(struct vhostio_vq *vq, struct vhostio_orphan *o)
 {
-	if (vq->running) {
-		if (o->in)
-			respond(vq, o->head, o->in, o->nin, VIRTIO_SCSI_S_ABORTED);
-		else
-			vhio_vq_push(&vq->vq, o->head, 0);
+	/*
+	 * A TMF LIO aborted was drained by a LUN RESET on the same LUN, which
+	 * aborted what the TMF was after: its function is done.  A group's
+	 * ABORT TASK has no head of its own; the group answers.
+	 */
+	if (o->group) {
+		group_put(vq, o->group);
+	} else if (vq->running && o->tmf) {
+		struct virtio_scsi_ctrl_tmf_resp r = { .response = VIRTIO_SCSI_S_FUNCTION_SUCCEEDED };
+
+		vhio_vq_push(&vq->vq, o->head, copy_out(o->in, o->nin, &r, sizeof(r)));
+	} else if (vq->running) {
+		respond(vq, o->head, o->in, o->nin, VIRTIO_SCSI_S_ABORTED);
 	}
 	if (o->sgl)
 		target_free_sgl(o->sgl, o->sgl_nents);
-	kfree(o->in);
 	kfree(o);
 	if (atomic_dec_and_test(&vq->dev->inflight))
 		wake_up(&vq->dev->inflight_wait);
@@ -283,8 +298,8 @@ static void release_cmd(struct vhostio_dev *dev, struct vhostio_scsi_cmd *cmd)
 	if (cmd->sgl)
 		target_free_sgl(cmd->sgl, cmd->sgl_nents);
 	cmd->sgl = NULL;
-	kfree(cmd->in);
-	cmd->in = NULL;
+	kfree(cmd->orphan);
+	cmd->orphan = NULL;
 	transport_generic_free_cmd(&cmd->se_cmd, 0);
 	if (atomic_dec_and_test(&dev->inflight))
 		wake_up(&dev->inflight_wait);
@@ -314,7 +329,7 @@ static void complete_tmf(struct vhostio_vq *vq, struct vhostio_scsi_cmd *cmd)
 		.response = tmf_response(cmd->se_cmd.se_tmr_req->response),
 	};
 
-	vhio_vq_push(&vq->vq, cmd->head, copy_out(cmd->in, cmd->nin, &r, sizeof(r)));
+	vhio_vq_push(&vq->vq, cmd->head, copy_out(cmd->orphan->in, cmd->orphan->nin, &r, sizeof(r)));
 	release_cmd(vq->dev, cmd);
 }
 
@@ -337,7 +352,7 @@ static void complete_cmd(struct vhostio_vq *vq, struct vhostio_scsi_cmd *cmd)
 		resp.sense_len = __cpu_to_virtio32(true, n);
 	}
 	/* One pass over the segments: the response, then the data after it. */
-	in_iter(&it, cmd->in, cmd->nin);
+	in_iter(&it, cmd->orphan->in, cmd->orphan->nin);
 	written = copy_to_iter(&resp, sizeof(resp), &it);
 	want = sizeof(resp);
 	/* Data only with a status that carries it: the pages of a refused or
@@ -346,6 +361,7 @@ static void complete_cmd(struct vhostio_vq *vq, struct vhostio_scsi_cmd *cmd)
 	    (se_cmd->scsi_status == SAM_STAT_GOOD || (se_cmd->se_cmd_flags & SCF_TREAT_READ_AS_NORMAL))) {
 		u32 data = cmd->data_len;
 		struct scatterlist *sg;
+		size_t copied;
 		unsigned int i;
 
 		if (se_cmd->se_cmd_flags & SCF_UNDERFLOW_BIT)
@@ -355,8 +371,11 @@ static void complete_cmd(struct vhostio_vq *vq, struct vhostio_scsi_cmd *cmd)
 
 			if (!n)
 				break;
-			written += copy_page_to_iter(sg_page(sg), sg->offset, n, &it);
+			copied = copy_page_to_iter(sg_page(sg), sg->offset, n, &it);
+			written += copied;
 			want += n;
+			if (copied != n)
+				break; /* a fault: the rest would not land either */
 		}
 	}
 	if (written != want)
@@ -430,7 +449,7 @@ static void cmd_put_unused(struct se_session *se_sess, struct vhostio_scsi_cmd *
 {
 	if (cmd->sgl)
 		target_free_sgl(cmd->sgl, cmd->sgl_nents);
-	kfree(cmd->in);
+	kfree(cmd->orphan);
 	target_free_tag(se_sess, &cmd->se_cmd);
 }
 
@@ -487,10 +506,9 @@ static void handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
 	cmd->se_cmd.tag = __virtio64_to_cpu(true, vreq.tag);
 	cmd->head = req->head;
 	cmd->data_len = out_data + in_data;
-	cmd->in = kmemdup(req->in, req->nin * sizeof(*req->in), GFP_KERNEL);
-	cmd->nin = req->nin;
+	cmd->orphan = orphan_alloc(req, req->nin);
 	/* Data-in pages start zeroed: what LIO does not fill is not old memory. */
-	if (!cmd->in || (cmd->data_len &&
+	if (!cmd->orphan || (cmd->data_len &&
 			 target_alloc_sgl(&cmd->sgl, &cmd->sgl_nents, cmd->data_len,
 					  dir == DMA_FROM_DEVICE, false))) {
 		cmd_put_unused(se_sess, cmd);
@@ -536,9 +554,7 @@ static void tmf_reply(struct vhostio_vq *vq, struct vhio_vq_req *req, u8 respons
  * names, answered once LIO has answered them all.
  */
 struct vhostio_tmf_group {
-	u16 head;
-	struct iovec *in;
-	unsigned int nin;
+	struct vhostio_orphan *reply;    /* the guest's TMF: head and segments */
 	atomic_t pending;                /* ABORT TASKs unanswered, +1 while submitting */
 	u8 response;                     /* VIRTIO_SCSI_S_*: the first failure, or success */
 };
@@ -563,8 +579,8 @@ static void group_put(struct vhostio_vq *vq, struct vhostio_tmf_group *g)
 	if (!atomic_dec_and_test(&g->pending))
 		return;
 	if (vq->running)
-		vhio_vq_push(&vq->vq, g->head, copy_out(g->in, g->nin, &r, sizeof(r)));
-	kfree(g->in);
+		vhio_vq_push(&vq->vq, g->reply->head, copy_out(g->reply->in, g->reply->nin, &r, sizeof(r)));
+	kfree(g->reply);
 	kfree(g);
 	if (atomic_dec_and_test(&vq->dev->inflight))
 		wake_up(&vq->dev->inflight_wait);
@@ -583,10 +599,30 @@ static void complete_group_child(struct vhostio_vq *vq, struct vhostio_scsi_cmd 
 	group_put(vq, g);
 }
 
+/* Whether the nexus sees the LUN, looked up as LIO looks up a command's. */
+static bool lun_exists(struct se_session *se_sess, u64 lun)
+{
+	struct se_dev_entry *deve;
+	bool found = false;
+
+	rcu_read_lock();
+	hlist_for_each_entry_rcu(deve, &se_sess->se_node_acl->lun_entry_hlist, link) {
+		if (deve->mapped_lun == lun) {
+			found = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return found;
+}
+
 /*
  * Copy out the commands of this session (on one LUN, or all) that LIO
  * holds now: at most 'max'.  Commands the guest sends after the TMF was
- * taken are not among them (the worker takes one request at a time).
+ * taken are not among them (the worker takes one request at a time), but
+ * LIO aborts by tag: a victim that ends before its ABORT TASK runs frees
+ * its tag, and a new command the guest sends with that tag meanwhile is
+ * aborted instead (answered ABORTED; the guest retries it).
  */
 static unsigned int find_victims(struct vhostio_dev *dev, struct se_session *se_sess, bool all_luns,
 				 u64 lun, struct vhostio_victim *v, unsigned int max)
@@ -623,20 +659,20 @@ static void tmf_abort_set(struct vhostio_vq *vq, struct vhio_vq_req *req, struct
 	struct vhostio_victim *v;
 	unsigned int i, n;
 
+	if (!all_luns && !lun_exists(se_sess, lun)) {
+		tmf_reply(vq, req, VIRTIO_SCSI_S_INCORRECT_LUN);
+		return;
+	}
 	g = kzalloc(sizeof(*g), GFP_KERNEL);
 	v = kmalloc_array(se_sess->sess_tag_pool.sb.depth, sizeof(*v), GFP_KERNEL);
 	if (g)
-		g->in = kmemdup(req->in, req->nin * sizeof(*req->in), GFP_KERNEL);
-	if (!g || !v || !g->in) {
-		if (g)
-			kfree(g->in);
+		g->reply = orphan_alloc(req, req->nin);
+	if (!g || !v || !g->reply) {
 		kfree(g);
 		kfree(v);
 		tmf_reply(vq, req, VIRTIO_SCSI_S_BUSY);
 		return;
 	}
-	g->head = req->head;
-	g->nin = req->nin;
 	g->response = VIRTIO_SCSI_S_FUNCTION_SUCCEEDED;
 	atomic_set(&g->pending, 1);
 	atomic_inc(&dev->inflight);
@@ -651,6 +687,13 @@ static void tmf_abort_set(struct vhostio_vq *vq, struct vhio_vq_req *req, struct
 		}
 		cmd->tmf = true;
 		cmd->group = g;
+		/* No segments: should LIO abort this ABORT TASK, the group answers. */
+		cmd->orphan = orphan_alloc(req, 0);
+		if (!cmd->orphan) {
+			cmd_put_unused(se_sess, cmd);
+			group_fail(g, VIRTIO_SCSI_S_FAILURE);
+			break;
+		}
 		atomic_inc(&g->pending);
 		atomic_inc(&dev->inflight);
 		if (target_submit_tmr(&cmd->se_cmd, se_sess, NULL, v[i].lun, NULL, TMR_ABORT_TASK,
@@ -675,6 +718,10 @@ static void tmf_query(struct vhostio_vq *vq, struct vhio_vq_req *req, struct se_
 	unsigned long flags;
 	bool found = false;
 
+	if (!lun_exists(se_sess, lun)) {
+		tmf_reply(vq, req, VIRTIO_SCSI_S_INCORRECT_LUN);
+		return;
+	}
 	spin_lock_irqsave(&dev->cmds_lock, flags);
 	list_for_each_entry(cmd, &dev->cmds, node) {
 		if (cmd->se_cmd.se_sess == se_sess && cmd->se_cmd.orig_fe_lun == lun &&
@@ -757,9 +804,8 @@ static void handle_tmf(struct vhostio_vq *vq, struct vhio_vq_req *req)
 	}
 	cmd->head = req->head;
 	cmd->tmf = true;
-	cmd->in = kmemdup(req->in, req->nin * sizeof(*req->in), GFP_KERNEL);
-	cmd->nin = req->nin;
-	if (!cmd->in) {
+	cmd->orphan = orphan_alloc(req, req->nin);
+	if (!cmd->orphan) {
 		cmd_put_unused(se_sess, cmd);
 		tmf_reply(vq, req, VIRTIO_SCSI_S_BUSY);
 		return;

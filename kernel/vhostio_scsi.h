@@ -55,6 +55,7 @@ extern struct list_head vhostio_tpgs;
 
 struct vhostio_vq;
 struct vhostio_tmf_group;
+struct vhostio_orphan;
 
 /* The command a session's tag pool holds (one per tag, reset on use). */
 struct vhostio_scsi_cmd {
@@ -65,8 +66,8 @@ struct vhostio_scsi_cmd {
 	u32 data_len;                 /* bytes after the request/response headers */
 	struct scatterlist *sgl;      /* the bounce buffer LIO reads or fills */
 	unsigned int sgl_nents;
-	struct iovec *in;             /* device-writable segments: response, data-in */
-	unsigned int nin;
+	struct vhostio_orphan *orphan; /* device-writable segments (response, data-in),
+					* and what is left to answer if LIO aborts it */
 	bool tmf;                     /* a task management request of the control queue */
 	struct vhostio_tmf_group *group; /* an ABORT TASK the fabric sent for a task-set TMF */
 	struct list_head node;        /* a SCSI command on its device's cmds while LIO has it */
