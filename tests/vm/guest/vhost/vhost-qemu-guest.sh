@@ -17,10 +17,14 @@ LUN=0
 
 command -v "$QEMU" >/dev/null || { echo "no $QEMU"; exit 77; }
 # On a TCG outer VM the nested guest is emulation inside emulation: it did
-# not even reach the inner /init in 300 s, far past the CI budget.
+# not even reach the inner /init in 300 s, far past the CI budget.  There
+# only QEMU's side is checked (the bounded slice): vhost-scsi-pci realizes
+# on the fabric, which opens /dev/vhost-scsi, checks its ABI version and
+# takes ownership.  The guest's I/O needs KVM for the outer VM, or
+# VHOSTIO_QGUEST_ON_TCG=1 and patience.
+MODE=boot
 if grep -q 'QEMU TCG CPU' /proc/cpuinfo && [ -z "${VHOSTIO_QGUEST_ON_TCG:-}" ]; then
-	echo "outer VM runs on TCG: nested guest too slow (VHOSTIO_QGUEST_ON_TCG=1 to try anyway)"
-	exit 77
+	MODE=realize
 fi
 [ -r "/boot/vmlinuz-$KVER" ] || { echo "no /boot/vmlinuz-$KVER"; exit 77; }
 
@@ -85,15 +89,43 @@ vhost_cleanup() {
 	rm -rf "$WORK"
 }
 
-pattern "$WORK/pattern"
-check "inner initramfs built" build_inner_initramfs || { rm -rf "$WORK"; finish; }
-say "initramfs modules: $(tr '\n' ' ' <"$WORK/stage/modules/order")"
+# realize_only: QEMU paused before the guest runs; QMP lists the device,
+# and QEMU exits 0 on quit (a device that fails to realize ends QEMU at once).
+realize_only() {
+	local rc=0
+	say "QEMU realizes vhost-scsi-pci,wwpn=$VHOST_WWPN (outer VM on TCG: no nested boot; KVM or VHOSTIO_QGUEST_ON_TCG=1 for the guest's I/O)"
+	printf '%s\n' '{"execute":"qmp_capabilities"}' \
+		'{"execute":"human-monitor-command","arguments":{"command-line":"info pci"}}' \
+		'{"execute":"quit"}' |
+		timeout 120 "$QEMU" -accel tcg -M pc -m 64 -nodefaults -display none -S -qmp stdio \
+			-device "vhost-scsi-pci,wwpn=$VHOST_WWPN,num_queues=1" >"$WORK/qmp.out" 2>&1 || rc=$?
+	cat "$WORK/qmp.out"
+	check "qemu quit with status 0 (got $rc)" test "$rc" -eq 0
+	check "the guest's PCI bus has the virtio-scsi device (1af4:1004 or 1af4:1048)" \
+		grep -Eq 'SCSI controller: PCI device 1af4:10(04|48)' "$WORK/qmp.out"
+	check "vhost LUN $LUN removed" vhost_lun_remove $LUN
+	check "vhost target removed" vhost_target_remove
+	check "user_1/ram0 removed" user_backstore_remove 1 ram0
+	rc=0
+	runner_stop || rc=$?
+	RUNNER_PID=
+	check "runner exit status 0 (got $rc)" test "$rc" -eq 0
+	rm -rf "$WORK"
+	finish
+}
+
+if [ "$MODE" = boot ]; then
+	pattern "$WORK/pattern"
+	check "inner initramfs built" build_inner_initramfs || { rm -rf "$WORK"; finish; }
+fi
+[ "$MODE" = boot ] && say "initramfs modules: $(tr '\n' ' ' <"$WORK/stage/modules/order")"
 modprobe vhost_scsi || { fail "modprobe vhost_scsi"; finish; }
 runner_start --no-dbus || { fail "runner start"; finish; }
 check "user_1/ram0 enabled" user_backstore_create 1 ram0 "$(backstore_config ram ram0)" $SIZE "$SERIAL_RAM"
 check "vhost target $VHOST_WWPN with a nexus" vhost_target_create
 check "vhost LUN $LUN -> user_1/ram0" vhost_lun_add $LUN user_1/ram0
 [ "$failures" -eq 0 ] || { vhost_cleanup; finish; }
+[ "$MODE" = realize ] && realize_only
 
 say "nested QEMU (TCG) on vhost-scsi-pci,wwpn=$VHOST_WWPN"
 t0=$(date +%s)
