@@ -23,6 +23,7 @@
 
 #include "arena.h"
 #include "clock.h"
+#include "initiator-raw.h"
 #include "log.h"
 #include "virtqueue.h"
 #include "vscsi.h"
@@ -693,4 +694,14 @@ int vhostio_initiator_events(struct vhostio_initiator *ini, struct vhostio_scsi_
 int vhostio_initiator_event_fd(const struct vhostio_initiator *ini)
 {
 	return ini ? ini->q[VQ_EVENT].call_fd : -EINVAL;
+}
+
+int vhostio_initiator_raw_vq(struct vhostio_initiator *ini, unsigned idx, struct vhostio_raw_vq *out)
+{
+	if (!ini || !out || idx >= ini->nq + VQ_REQ0)
+		return -EINVAL;
+	out->vq = &ini->q[idx].vq;
+	out->kick_fd = ini->q[idx].kick_fd;
+	out->call_fd = ini->q[idx].call_fd;
+	return 0;
 }
