@@ -8,6 +8,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/ctype.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -240,7 +241,7 @@ static ssize_t vhostio_tpg_nexus_store(struct config_item *item, const char *pag
 {
 	struct vhostio_tpg *tpg = vtpg(to_tpg(item));
 	char name[VHOSTIO_SCSI_NAMELEN];
-	char *p;
+	char *p, *q;
 	int ret;
 
 	if (count >= sizeof(name) - 1) {
@@ -253,6 +254,13 @@ static ssize_t vhostio_tpg_nexus_store(struct config_item *item, const char *pag
 	if (!strcmp(p, "NULL")) {
 		ret = drop_nexus(tpg);
 		return ret ? ret : count;
+	}
+	/* The name goes into the session and the logs: one printable word. */
+	for (q = p; *q; q++) {
+		if (!isgraph(*q)) {
+			pr_err("nexus name has a space or control character at offset %td\n", q - p);
+			return -EINVAL;
+		}
 	}
 	if (name_proto(p) != tpg->tport->proto_id) {
 		pr_err("nexus '%s' does not match %s: it must start with \"%s\"\n", p,
