@@ -336,6 +336,7 @@ static int run_case(const struct hcase *hc, const char *device, const char *wwpn
 		vhostio_initiator_close(c.ini);
 		return 1;
 	}
+	int64_t t0 = now_ms();
 	const char *observed;
 	uint32_t id = 0, len = 0;
 	int resp = -1;
@@ -368,9 +369,11 @@ static int run_case(const struct hcase *hc, const char *device, const char *wwpn
 	bool other_ok = other_queue_ok(&c);
 	match = match && same_ok && other_ok;
 	printf("{\"case\": \"%s\", \"queue\": \"%s\", \"expect\": \"%s\", \"observed\": \"%s\", \"used_id\": %u, "
-	       "\"used_len\": %u, \"response\": %d, \"same_queue_ok\": %s, \"other_queue_ok\": %s, \"match\": %s}\n",
+	       "\"used_len\": %u, \"response\": %d, \"same_queue_ok\": %s, \"other_queue_ok\": %s, \"ms\": %lld, "
+	       "\"match\": %s}\n",
 	       hc->name, hc->ctrl ? "control" : "request0", expect_name[hc->expect], observed, id, len, resp,
-	       same_ok ? "true" : "false", other_ok ? "true" : "false", match ? "true" : "false");
+	       same_ok ? "true" : "false", other_ok ? "true" : "false", (long long)(now_ms() - t0),
+	       match ? "true" : "false");
 	fflush(stdout);
 	vhostio_initiator_close(c.ini);
 	return match ? 0 : 1;
