@@ -21,8 +21,12 @@ say "bad nexus names on a second TPG"
 T2=$CFS/vhost/$VHOST_WWPN/tpgt_2
 check "tpgt_2 created" mkdir "$T2"
 # nexus_refused WHAT VALUE: the write fails and the TPG still has no nexus.
+# One write(2) (a shell splits at the newline, and configfs takes each
+# write as a name of its own).
 nexus_refused() {
-	check "nexus $1: refused" not bash -c 'printf "%b" "$1" >"$2"' _ "$2" "$T2/nexus"
+	check "nexus $1: refused" not python3 -c 'import os, sys
+fd = os.open(sys.argv[2], os.O_WRONLY)
+os.write(fd, sys.argv[1].encode().decode("unicode_escape").encode())' "$2" "$T2/nexus"
 	check "nexus $1: none created" not cat "$T2/nexus"
 }
 nexus_refused "too long (300 characters)" "naa.$(printf '5%.0s' $(seq 296))"
