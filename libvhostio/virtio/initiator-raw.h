@@ -2,7 +2,7 @@
 /*
  * Test hook, not exported from libvhostio.so: raw access to one of an
  * initiator's virtqueues, for tools built against vhostio_internal that
- * write malformed descriptor chains on purpose (vhostio-io-hostile).
+ * write malformed descriptor chains on purpose (tests/vm/tools/vhostio-io-hostile.c).
  * Whoever uses it owns that queue: the library's own calls on it are off.
  */
 #ifndef VHOSTIO_INITIATOR_RAW_H

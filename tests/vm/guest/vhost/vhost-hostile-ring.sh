@@ -10,7 +10,7 @@
 set -u
 . "$(dirname "$0")/../lib/lib-lio.sh"
 . "$(dirname "$0")/../lib/lib-vhost.sh"
-HOSTILE=$VHOSTIO_BUILD/tools/vhostio-io-hostile
+HOSTILE=$VHOSTIO_BUILD/tests/vm/vhostio-io-hostile
 [ -x "$HOSTILE" ] || { echo "no $HOSTILE"; exit 77; }
 
 modprobe vhost_scsi || { fail "modprobe vhost_scsi"; finish; }

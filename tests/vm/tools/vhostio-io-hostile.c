@@ -7,9 +7,9 @@
  * queue broken (no used entry).  After each case the same queue (unless
  * broken) and a second request queue must still serve commands.
  *
- * Built against vhostio_internal: it needs the raw rings (initiator-raw.h),
- * which libvhostio.so does not export.  One JSON line per case; exit 0
- * only if every case matched.
+ * A test tool built against vhostio_internal: it needs the raw rings
+ * (initiator-raw.h), which libvhostio.so does not export.  One JSON line
+ * per case; exit 0 only if every case matched.
  */
 #define _GNU_SOURCE
 #include <endian.h>
