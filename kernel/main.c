@@ -294,6 +294,11 @@ static long vring_ioctl(struct vhostio_dev *vs, unsigned int cmd, void __user *a
 			return -EBUSY;
 		if (addr.flags & ~(1U << VHOST_VRING_F_LOG))
 			return -EOPNOTSUPP;
+		/* As stock: refused here, not only when the ring first starts. */
+		if ((addr.desc_user_addr & (VRING_DESC_ALIGN_SIZE - 1)) ||
+		    (addr.avail_user_addr & (VRING_AVAIL_ALIGN_SIZE - 1)) ||
+		    (addr.used_user_addr & (VRING_USED_ALIGN_SIZE - 1)))
+			return -EINVAL;
 		vq->addr = addr;
 		vq->addr_set = true;
 		return 0;
