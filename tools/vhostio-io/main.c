@@ -138,7 +138,9 @@ static int parse_options(struct config *cfg, int argc, char **argv)
 			else die(EXIT_USAGE, "--rw: unknown mode '%s'", optarg);
 			break;
 		}
-		case O_BS: cfg->bs = (uint32_t)size_arg("--bs", optarg, 512, 64u << 20); break;
+		/* Up to twice the fabric's 64 MiB per-command limit, so that a test can
+		 * send one request beyond it. */
+		case O_BS: cfg->bs = (uint32_t)size_arg("--bs", optarg, 512, 128u << 20); break;
 		case O_QD: cfg->qd = (uint32_t)size_arg("--qd", optarg, 1, 4096); break;
 		case O_QUEUES: cfg->queues = (uint32_t)size_arg("--queues", optarg, 1, 128); break;
 		case O_QSIZE: cfg->queue_size = (uint32_t)size_arg("--queue-size", optarg, 1, 32768); break;
