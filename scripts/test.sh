@@ -2,7 +2,7 @@
 # The whole test suite on a fresh Debian 12 machine: install, build with
 # -Werror, run unit and VM tests (the VM tests against the real Linux 6.1
 # kernel), then the unit tests again under ASan+UBSan, and at the end each
-# fuzz target for 45 s (libFuzzer, clang).  A skipped VM test is a failure
+# fuzz target for 30 s (libFuzzer, clang).  A skipped VM test is a failure
 # here (VHOSTIO_ALLOW_VM_SKIP=1 relaxes that).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd -P)
@@ -35,12 +35,12 @@ BUILD_DIR=$src/build-tsan "$src/scripts/build.sh" -DVHOSTIO_TSAN=ON -DVHOSTIO_WE
 	ctest --output-on-failure -L unit) || rc=1
 
 # libFuzzer needs clang: a build of just the fuzz targets (tests/fuzz), each
-# fuzzed for 45 s (a crash fails the run), then the in-tree corpus replayed.
-echo "=== fuzzing: each libFuzzer target for ${VHOSTIO_FUZZ_SECONDS:-45} s (clang, ASan+UBSan), then the corpus replay"
+# fuzzed for 30 s (a crash fails the run), then the in-tree corpus replayed.
+echo "=== fuzzing: each libFuzzer target for ${VHOSTIO_FUZZ_SECONDS:-30} s (clang, ASan+UBSan), then the corpus replay"
 if command -v clang >/dev/null 2>&1; then
 	if CC=clang cmake -S "$src" -B "$src/build-fuzz" -DVHOSTIO_FUZZ=ON -DVHOSTIO_SANITIZE=ON -DVHOSTIO_WERROR=ON \
 		-DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build "$src/build-fuzz" --target fuzz -j "$(nproc)"; then
-		"$src/tests/fuzz/run.sh" --build-dir "$src/build-fuzz" --time "${VHOSTIO_FUZZ_SECONDS:-45}" || rc=1
+		"$src/tests/fuzz/run.sh" --build-dir "$src/build-fuzz" --time "${VHOSTIO_FUZZ_SECONDS:-30}" || rc=1
 		(cd "$src/build-fuzz" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 			ctest --output-on-failure -L fuzz) || rc=1
 	else
