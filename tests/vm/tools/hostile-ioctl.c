@@ -108,6 +108,22 @@ int main(int argc, char **argv)
 	s.num = 128;
 	expect("SET_VRING_NUM 128", fd, VHOST_SET_VRING_NUM, &s, 0);
 
+	/* Ring addresses: desc 16-, avail 2-, used 4-byte aligned, as stock. */
+	struct vhost_vring_addr a = {
+		.index = 2, .desc_user_addr = base, .avail_user_addr = base + 4096,
+		.used_user_addr = base + 8192,
+	};
+	a.desc_user_addr += 8;
+	expect("SET_VRING_ADDR desc not 16-byte aligned", fd, VHOST_SET_VRING_ADDR, &a, EINVAL);
+	a.desc_user_addr -= 8, a.avail_user_addr += 1;
+	expect("SET_VRING_ADDR avail not 2-byte aligned", fd, VHOST_SET_VRING_ADDR, &a, EINVAL);
+	a.avail_user_addr -= 1, a.used_user_addr += 2;
+	expect("SET_VRING_ADDR used not 4-byte aligned", fd, VHOST_SET_VRING_ADDR, &a, EINVAL);
+	a.used_user_addr -= 2, a.flags = 1u << 7;
+	expect("SET_VRING_ADDR with an unknown flag", fd, VHOST_SET_VRING_ADDR, &a, EOPNOTSUPP);
+	a.flags = 0;
+	expect("SET_VRING_ADDR aligned", fd, VHOST_SET_VRING_ADDR, &a, 0);
+
 	int p[2];
 	if (pipe(p))
 		return 1;
