@@ -47,6 +47,7 @@ struct vhostio_vq {
 	struct vhost_vring_addr addr;
 	struct file *kick;
 	struct eventfd_ctx *call;
+	struct eventfd_ctx *err;         /* SET_VRING_ERR: a broken queue, a failed dirty-log write */
 	/* The engine, set up when the queue first runs with an endpoint. */
 	struct vhio_vq vq;
 	bool running;                    /* the engine is set up: answers go into the ring */
@@ -63,6 +64,12 @@ struct vhostio_vq {
 	struct iovec *out, *in;
 };
 
+/* Bounce memory a device may hold for its commands (io.c), in MiB, and
+ * its statistics (debugfs). */
+extern unsigned int vhostio_max_bounce_mb;
+extern atomic64_t vhostio_bounce_waits;
+extern u64 vhostio_bounce_peak;
+
 struct vhostio_dev {
 	/* Held for a whole ioctl (and by release): one reconfiguration at a
 	 * time, even across the waits that drop 'lock'. */
@@ -77,6 +84,14 @@ struct vhostio_dev {
 	u32 events_missed;
 	struct vhio_memtable *mem;
 	struct vhostio_vq *vqs[VHOSTIO_MAX_VQS];
+	/* Dirty logging (log.c): the owner's bitmap and its eventfd. */
+	u64 log_base;
+	struct eventfd_ctx *log_ctx;
+	bool logged;                     /* bits set in this worker pass */
+	/* Bounce pages held by commands (worker only, under 'lock'), and the
+	 * queues that put a request back until some are freed. */
+	size_t bounce_bytes;
+	unsigned long bounce_wait_bits[BITS_TO_LONGS(VHOSTIO_MAX_VQS)];
 	/* SCSI commands LIO holds, for the TMFs that name a set of them. */
 	spinlock_t cmds_lock;
 	struct list_head cmds;
@@ -105,6 +120,23 @@ void vhostio_vq_stop(struct vhostio_vq *vq);
 void vhostio_vq_free(struct vhostio_vq *vq);
 /* Wait, without dev->lock, until every submitted command is answered. */
 void vhostio_wait_inflight(struct vhostio_dev *dev);
+
+/*
+ * Answers (io.c, also for event.c): write into the start of a request's
+ * device-writable segments (the bytes written), hand a chain back used
+ * with 'len' such bytes (dirty-logged first), signal the guest if it
+ * wants it.
+ */
+size_t vhostio_copy_out(const struct iovec *in, unsigned int nin, const void *src, size_t len);
+void vhostio_push(struct vhostio_vq *vq, u16 head, const struct iovec *in, unsigned int nin, u32 len);
+void vhostio_signal_guest(struct vhostio_vq *vq);
+
+/* log.c: caller holds dev->lock */
+bool vhostio_log_enabled(const struct vhostio_dev *dev);
+bool vhostio_log_covers(const struct vhostio_dev *dev, u64 base, const struct vhio_memtable *mt);
+void vhostio_log_iov(struct vhostio_vq *vq, const struct iovec *iov, unsigned int n, size_t len);
+void vhostio_log_used(struct vhostio_vq *vq, u64 uaddr, size_t len);
+void vhostio_log_signal(struct vhostio_dev *dev);
 
 /* event.c */
 void vhostio_queue_event(struct vhostio_dev *dev, u16 tpgt, u64 lun, u32 reason);

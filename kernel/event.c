@@ -14,7 +14,6 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/slab.h>
-#include <linux/uio.h>
 #include <linux/virtio_byteorder.h>
 #include <linux/virtio_scsi.h>
 
@@ -99,7 +98,7 @@ void vhostio_drop_events(struct vhostio_dev *dev)
 static bool write_event(struct vhostio_vq *vq, struct vhio_vq_req *req,
 			const struct virtio_scsi_event *ev)
 {
-	struct iov_iter it;
+	size_t n;
 
 	if (req->out_len || req->in_len < sizeof(*ev)) {
 		pr_warn_ratelimited("vq %u: head %u is no event buffer (%u readable, %u writable bytes)\n",
@@ -107,13 +106,9 @@ static bool write_event(struct vhostio_vq *vq, struct vhio_vq_req *req,
 		vhio_vq_push(&vq->vq, req->head, 0);
 		return false;
 	}
-	iov_iter_init(&it, ITER_DEST, req->in, req->nin, req->in_len);
-	if (copy_to_iter(ev, sizeof(*ev), &it) != sizeof(*ev)) {
-		vhio_vq_push(&vq->vq, req->head, 0);
-		return false;
-	}
-	vhio_vq_push(&vq->vq, req->head, sizeof(*ev));
-	return true;
+	n = vhostio_copy_out(req->in, req->nin, ev, sizeof(*ev));
+	vhostio_push(vq, req->head, req->in, req->nin, n == sizeof(*ev) ? n : 0);
+	return n == sizeof(*ev);
 }
 
 /* The worker, on the event queue's turn (dev->lock held, engine running). */
@@ -168,8 +163,8 @@ void vhostio_deliver_events(struct vhostio_vq *vq)
 		if (e)
 			free_event(dev, e);
 	}
-	if (pushed && vq->call && vhio_vq_need_signal(&vq->vq))
-		eventfd_signal(vq->call, 1);
+	if (pushed)
+		vhostio_signal_guest(vq);
 	if (!budget)
 		vhostio_kick_queue(dev, VHOSTIO_VQ_EVT); /* the rest on the next pass */
 }

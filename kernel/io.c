@@ -16,6 +16,7 @@
 #include <linux/file.h>
 #include <linux/cgroup.h>
 #include <linux/kthread.h>
+#include <linux/moduleparam.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -31,14 +32,37 @@
 /* Requests one queue may take per pass before the others get a turn. */
 #define VHOSTIO_BUDGET 256
 
+/*
+ * Bounce memory is allocated per command as requests come; this bounds
+ * what one device (one guest) holds at a time.  Past it a request stays
+ * on its ring until commands complete: the guest waits, and sees no error.
+ * One command is always let in, so any size up to the per-request cap
+ * makes progress.  0: no bound.
+ */
+unsigned int vhostio_max_bounce_mb = 256;
+module_param_named(max_bounce_mb, vhostio_max_bounce_mb, uint, 0644);
+MODULE_PARM_DESC(max_bounce_mb, "MiB of bounce buffers one /dev/vhost-scsi open may hold (0: no limit; default 256)");
+
+/* For tests and tuning (debugfs, main.c): requests put back to wait for
+ * bounce memory, and the most one device held (writable, to reset). */
+atomic64_t vhostio_bounce_waits = ATOMIC64_INIT(0);
+u64 vhostio_bounce_peak;
+
 static int vq_read(void *priv, void *dst, u64 uaddr, size_t len)
 {
 	return copy_from_user(dst, u64_to_user_ptr(uaddr), len) ? -EFAULT : 0;
 }
 
+/* The engine writes only the used ring. */
 static int vq_write(void *priv, u64 uaddr, const void *src, size_t len)
 {
-	return copy_to_user(u64_to_user_ptr(uaddr), src, len) ? -EFAULT : 0;
+	struct vhostio_vq *vq = priv;
+
+	if (copy_to_user(u64_to_user_ptr(uaddr), src, len))
+		return -EFAULT;
+	if (vhostio_log_enabled(vq->dev))
+		vhostio_log_used(vq, uaddr, len);
+	return 0;
 }
 
 static const struct vhio_vq_ops vq_ops = {
@@ -111,6 +135,8 @@ void vhostio_vq_free(struct vhostio_vq *vq)
 	vhostio_vq_set_kick(vq, NULL);
 	if (vq->call)
 		eventfd_ctx_put(vq->call);
+	if (vq->err)
+		eventfd_ctx_put(vq->err);
 	kfree(vq->out);
 	kfree(vq->in);
 	kfree(vq);
@@ -146,7 +172,7 @@ static bool vq_ready(struct vhostio_vq *vq)
 	return true;
 }
 
-static void signal_guest(struct vhostio_vq *vq)
+void vhostio_signal_guest(struct vhostio_vq *vq)
 {
 	if (vq->call && vhio_vq_need_signal(&vq->vq))
 		eventfd_signal(vq->call, 1);
@@ -163,8 +189,7 @@ static void in_iter(struct iov_iter *it, const struct iovec *iov, unsigned int n
 	iov_iter_init(it, ITER_DEST, iov, n, total);
 }
 
-/* Copy 'len' bytes of kernel memory to the start of the device-writable segments. */
-static size_t copy_out(const struct iovec *iov, unsigned int n, const void *src, size_t len)
+size_t vhostio_copy_out(const struct iovec *iov, unsigned int n, const void *src, size_t len)
 {
 	struct iov_iter it;
 
@@ -172,13 +197,28 @@ static size_t copy_out(const struct iovec *iov, unsigned int n, const void *src,
 	return copy_to_iter(src, len, &it);
 }
 
+void vhostio_push(struct vhostio_vq *vq, u16 head, const struct iovec *in, unsigned int nin, u32 len)
+{
+	if (len && vhostio_log_enabled(vq->dev))
+		vhostio_log_iov(vq, in, nin, len);
+	vhio_vq_push(&vq->vq, head, len);
+}
+
+/* Write a small answer and hand the chain back with what was written. */
+static void reply(struct vhostio_vq *vq, u16 head, const struct iovec *in, unsigned int nin,
+		  const void *r, size_t len)
+{
+	vhostio_push(vq, head, in, nin, vhostio_copy_out(in, nin, r, len));
+}
+
 /* Answer a request that never reached LIO: just a virtio-scsi response. */
 static void respond(struct vhostio_vq *vq, u16 head, const struct iovec *in, unsigned int nin, u8 response)
 {
 	struct virtio_scsi_cmd_resp resp = { .response = response };
-	size_t n = copy_out(in, nin, &resp, sizeof(resp));
+	size_t n = vhostio_copy_out(in, nin, &resp, sizeof(resp));
 
-	vhio_vq_push(&vq->vq, head, n == sizeof(resp) ? n : 0);
+	/* A partial response is no response: used length 0. */
+	vhostio_push(vq, head, in, nin, n == sizeof(resp) ? n : 0);
 }
 
 /* ---- completion ---- */
@@ -211,6 +251,7 @@ struct vhostio_orphan {
 	struct vhostio_tmf_group *group;
 	struct scatterlist *sgl;
 	unsigned int sgl_nents;
+	u32 bounce;
 	unsigned int nin;
 	struct iovec in[];
 };
@@ -261,12 +302,47 @@ void vhostio_cmd_aborted(struct vhostio_scsi_cmd *cmd)
 	o->group = cmd->group;
 	o->sgl = cmd->sgl;
 	o->sgl_nents = cmd->sgl_nents;
+	o->bounce = cmd->bounce;
 	cmd->orphan = NULL;
 	cmd->sgl = NULL;
+	cmd->bounce = 0;
 	rcu_read_lock();
 	llist_add(&o->node, &vq->aborted);
 	vhostio_kick_queue(vq->dev, vq->index);
 	rcu_read_unlock();
+}
+
+/* ---- bounce memory ---- */
+
+/* Account 'bytes' of bounce buffer to the device, unless it is at its bound. */
+static bool bounce_reserve(struct vhostio_dev *dev, u32 bytes)
+{
+	size_t cap = (size_t)READ_ONCE(vhostio_max_bounce_mb) << 20;
+
+	if (cap && dev->bounce_bytes && dev->bounce_bytes + bytes > cap) {
+		atomic64_inc(&vhostio_bounce_waits);
+		return false;
+	}
+	dev->bounce_bytes += bytes;
+	if (dev->bounce_bytes > READ_ONCE(vhostio_bounce_peak))
+		WRITE_ONCE(vhostio_bounce_peak, dev->bounce_bytes); /* racy across devices: a statistic */
+	return true;
+}
+
+/* Free a command's bounce buffer; queues waiting for memory try again. */
+static void bounce_free(struct vhostio_dev *dev, struct scatterlist *sgl, unsigned int nents, u32 bytes)
+{
+	unsigned int i;
+
+	if (sgl)
+		target_free_sgl(sgl, nents);
+	if (!bytes)
+		return;
+	dev->bounce_bytes -= bytes;
+	for_each_set_bit(i, dev->bounce_wait_bits, VHOSTIO_MAX_VQS) {
+		clear_bit(i, dev->bounce_wait_bits);
+		vhostio_kick_queue(dev, i);
+	}
 }
 
 static void answer_orphan(struct vhostio_vq *vq, struct vhostio_orphan *o)
@@ -281,12 +357,11 @@ static void answer_orphan(struct vhostio_vq *vq, struct vhostio_orphan *o)
 	} else if (vq->running && o->tmf) {
 		struct virtio_scsi_ctrl_tmf_resp r = { .response = VIRTIO_SCSI_S_FUNCTION_SUCCEEDED };
 
-		vhio_vq_push(&vq->vq, o->head, copy_out(o->in, o->nin, &r, sizeof(r)));
+		reply(vq, o->head, o->in, o->nin, &r, sizeof(r));
 	} else if (vq->running) {
 		respond(vq, o->head, o->in, o->nin, VIRTIO_SCSI_S_ABORTED);
 	}
-	if (o->sgl)
-		target_free_sgl(o->sgl, o->sgl_nents);
+	bounce_free(vq->dev, o->sgl, o->sgl_nents, o->bounce);
 	kfree(o);
 	if (atomic_dec_and_test(&vq->dev->inflight))
 		wake_up(&vq->dev->inflight_wait);
@@ -295,9 +370,9 @@ static void answer_orphan(struct vhostio_vq *vq, struct vhostio_orphan *o)
 static void release_cmd(struct vhostio_dev *dev, struct vhostio_scsi_cmd *cmd)
 {
 	untrack_cmd(dev, cmd);
-	if (cmd->sgl)
-		target_free_sgl(cmd->sgl, cmd->sgl_nents);
+	bounce_free(dev, cmd->sgl, cmd->sgl_nents, cmd->bounce);
 	cmd->sgl = NULL;
+	cmd->bounce = 0;
 	kfree(cmd->orphan);
 	cmd->orphan = NULL;
 	transport_generic_free_cmd(&cmd->se_cmd, 0);
@@ -329,7 +404,7 @@ static void complete_tmf(struct vhostio_vq *vq, struct vhostio_scsi_cmd *cmd)
 		.response = tmf_response(cmd->se_cmd.se_tmr_req->response),
 	};
 
-	vhio_vq_push(&vq->vq, cmd->head, copy_out(cmd->orphan->in, cmd->orphan->nin, &r, sizeof(r)));
+	reply(vq, cmd->head, cmd->orphan->in, cmd->orphan->nin, &r, sizeof(r));
 	release_cmd(vq->dev, cmd);
 }
 
@@ -381,7 +456,7 @@ static void complete_cmd(struct vhostio_vq *vq, struct vhostio_scsi_cmd *cmd)
 	if (written != want)
 		pr_warn_ratelimited("vq %u: response for head %u not fully written (%zu of %zu bytes)\n",
 				    vq->index, cmd->head, written, want);
-	vhio_vq_push(&vq->vq, cmd->head, written);
+	vhostio_push(vq, cmd->head, cmd->orphan->in, cmd->orphan->nin, written);
 	release_cmd(vq->dev, cmd);
 }
 
@@ -447,13 +522,16 @@ static struct vhostio_scsi_cmd *cmd_get(struct se_session *se_sess, struct vhost
 /* Give back a slot LIO never saw, with what was allocated for it. */
 static void cmd_put_unused(struct se_session *se_sess, struct vhostio_scsi_cmd *cmd)
 {
-	if (cmd->sgl)
-		target_free_sgl(cmd->sgl, cmd->sgl_nents);
+	bounce_free(cmd->vq->dev, cmd->sgl, cmd->sgl_nents, cmd->bounce);
 	kfree(cmd->orphan);
 	target_free_tag(se_sess, &cmd->se_cmd);
 }
 
-static void handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
+/*
+ * A request of a request queue.  False if it went back on the ring to
+ * wait for bounce memory: take no more from this queue until some is freed.
+ */
+static bool handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
 {
 	struct vhostio_dev *dev = vq->dev;
 	struct virtio_scsi_cmd_req vreq;
@@ -468,17 +546,17 @@ static void handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
 	if (req->in_len < sizeof(struct virtio_scsi_cmd_resp)) {
 		pr_warn_ratelimited("vq %u: head %u has no room for a response\n", vq->index, req->head);
 		vhio_vq_push(&vq->vq, req->head, 0);
-		return;
+		return true;
 	}
 	iov_iter_init(&it, ITER_SOURCE, req->out, req->nout, req->out_len);
 	if (req->out_len < sizeof(vreq) || copy_from_iter(&vreq, sizeof(vreq), &it) != sizeof(vreq)) {
 		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_FAILURE);
-		return;
+		return true;
 	}
 	tpg = vreq.lun[0] == 1 ? find_tpg(dev, vreq.lun[1]) : NULL;
 	if (!tpg || !tpg->nexus) {
 		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_BAD_TARGET);
-		return;
+		return true;
 	}
 	lun = ((vreq.lun[2] << 8) | vreq.lun[3]) & 0x3fff;
 	out_data = req->out_len - sizeof(vreq);
@@ -486,7 +564,7 @@ static void handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
 	if (out_data && in_data) {
 		/* Bidirectional commands are not offered. */
 		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_FAILURE);
-		return;
+		return true;
 	}
 	dir = out_data ? DMA_TO_DEVICE : in_data ? DMA_FROM_DEVICE : DMA_NONE;
 	/* The guest sizes the bounce buffer: bounded, as LIO bounds the SGL. */
@@ -494,15 +572,23 @@ static void handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
 		pr_warn_ratelimited("vq %u: head %u: %u-byte transfer, more than %lu\n", vq->index,
 				    req->head, out_data + in_data, VHOSTIO_MAX_DATA_PAGES * PAGE_SIZE);
 		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_OVERRUN);
-		return;
+		return true;
 	}
 
+	if (out_data + in_data && !bounce_reserve(dev, out_data + in_data)) {
+		/* Popped again once commands give memory back. */
+		vhio_vq_discard(&vq->vq, 1);
+		set_bit(vq->index, dev->bounce_wait_bits);
+		return false;
+	}
 	se_sess = tpg->nexus->se_sess;
 	cmd = cmd_get(se_sess, vq);
 	if (!cmd) {
+		bounce_free(dev, NULL, 0, out_data + in_data);
 		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_BUSY);
-		return;
+		return true;
 	}
+	cmd->bounce = out_data + in_data;
 	cmd->se_cmd.tag = __virtio64_to_cpu(true, vreq.tag);
 	cmd->head = req->head;
 	cmd->data_len = out_data + in_data;
@@ -513,12 +599,12 @@ static void handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
 					  dir == DMA_FROM_DEVICE, false))) {
 		cmd_put_unused(se_sess, cmd);
 		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_BUSY);
-		return;
+		return true;
 	}
 	if (dir == DMA_TO_DEVICE && copy_data_out(req, cmd)) {
 		cmd_put_unused(se_sess, cmd);
 		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_FAILURE);
-		return;
+		return true;
 	}
 
 	atomic_inc(&dev->inflight);
@@ -529,23 +615,24 @@ static void handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
 		if (atomic_dec_and_test(&dev->inflight))
 			wake_up(&dev->inflight_wait);
 		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_ABORTED);
-		return;
+		return true;
 	}
 	track_cmd(dev, cmd);
 	/* A refusal here is answered through queue_status, like any other. */
 	if (target_submit_prep(&cmd->se_cmd, vreq.cdb, cmd->sgl, cmd->sgl_nents, NULL, 0, NULL, 0,
 			       GFP_KERNEL))
-		return;
+		return true;
 	/* On LIO's submission workqueue: the backend's I/O does not run on
 	 * this worker under dev->lock. */
 	target_queue_submission(&cmd->se_cmd);
+	return true;
 }
 
 static void tmf_reply(struct vhostio_vq *vq, struct vhio_vq_req *req, u8 response)
 {
 	struct virtio_scsi_ctrl_tmf_resp r = { .response = response };
 
-	vhio_vq_push(&vq->vq, req->head, copy_out(req->in, req->nin, &r, sizeof(r)));
+	reply(vq, req->head, req->in, req->nin, &r, sizeof(r));
 }
 
 /*
@@ -579,7 +666,7 @@ static void group_put(struct vhostio_vq *vq, struct vhostio_tmf_group *g)
 	if (!atomic_dec_and_test(&g->pending))
 		return;
 	if (vq->running)
-		vhio_vq_push(&vq->vq, g->reply->head, copy_out(g->reply->in, g->reply->nin, &r, sizeof(r)));
+		reply(vq, g->reply->head, g->reply->in, g->reply->nin, &r, sizeof(r));
 	kfree(g->reply);
 	kfree(g);
 	if (atomic_dec_and_test(&vq->dev->inflight))
@@ -840,7 +927,7 @@ static void handle_ctl(struct vhostio_vq *vq, struct vhio_vq_req *req)
 	case VIRTIO_SCSI_T_AN_SUBSCRIBE: {
 		struct virtio_scsi_ctrl_an_resp r = { .response = VIRTIO_SCSI_S_OK };
 
-		vhio_vq_push(&vq->vq, req->head, copy_out(req->in, req->nin, &r, sizeof(r)));
+		reply(vq, req->head, req->in, req->nin, &r, sizeof(r));
 		break;
 	}
 	default:
@@ -874,24 +961,28 @@ static bool drain_queue(struct vhostio_vq *vq)
 				vhio_vq_push(&vq->vq, req.head, 0);
 			} else if (vq->index == VHOSTIO_VQ_CTL) {
 				handle_ctl(vq, &req);
-			} else {
-				handle_cmd(vq, &req);
+			} else if (!handle_cmd(vq, &req)) {
+				break; /* waits for bounce memory: kicks stay off */
 			}
 			if (!--budget) {
-				signal_guest(vq);
+				vhostio_signal_guest(vq);
 				return true;
 			}
 		}
 		if (ret == -EIO) {
 			pr_err_ratelimited("vq %u: broken (%s): no further requests are taken from it\n",
 					   vq->index, vhio_vq_strerror(vq->vq.broken_reason));
+			if (vq->err)
+				eventfd_signal(vq->err, 1);
 			return false;
 		}
+		if (ret > 0)
+			break;
 		/* Empty: ask for kicks, and look once more for what raced it. */
 		if (vhio_vq_enable_kicks(&vq->vq) != 1)
 			break;
 	}
-	signal_guest(vq);
+	vhostio_signal_guest(vq);
 	return false;
 }
 
@@ -920,7 +1011,7 @@ static void handle_queue(struct vhostio_vq *vq)
 		completed = true;
 	}
 	if (completed && vq->running)
-		signal_guest(vq);
+		vhostio_signal_guest(vq);
 	if (!vq_ready(vq))
 		return;
 	if (vq->index == VHOSTIO_VQ_EVT)
@@ -948,6 +1039,7 @@ static int worker_fn(void *data)
 			if (dev->vqs[i])
 				handle_queue(dev->vqs[i]);
 		}
+		vhostio_log_signal(dev);
 		mutex_unlock(&dev->lock);
 		cond_resched();
 	}

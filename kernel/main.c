@@ -11,6 +11,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -31,8 +32,9 @@
 #include "dev.h"
 #include "vhostio_scsi.h"
 
-/* What this device offers.  Stock 6.1 also offers T10_PI and LOG_ALL. */
+/* What this device offers.  Stock 6.1 also offers T10_PI and NOTIFY_ON_EMPTY. */
 #define VHOSTIO_SCSI_FEATURES ((1ULL << VIRTIO_F_VERSION_1) | \
+			       (1ULL << VHOST_F_LOG_ALL) | \
 			       (1ULL << VIRTIO_F_ANY_LAYOUT) | \
 			       (1ULL << VIRTIO_RING_F_INDIRECT_DESC) | \
 			       (1ULL << VIRTIO_RING_F_EVENT_IDX) | \
@@ -105,6 +107,10 @@ static void free_vqs(struct vhostio_dev *vs)
 	}
 	kvfree(vs->mem);
 	vs->mem = NULL;
+	if (vs->log_ctx)
+		eventfd_ctx_put(vs->log_ctx);
+	vs->log_ctx = NULL;
+	vs->log_base = 0;
 }
 
 static int vhostio_release(struct inode *inode, struct file *f)
@@ -165,11 +171,50 @@ static long reset_owner(struct vhostio_dev *vs)
 	return 0;
 }
 
+/*
+ * Also while rings run: QEMU turns LOG_ALL on and off around a migration.
+ * The rings' layout features are taken when each ring starts.
+ */
 static long set_features(struct vhostio_dev *vs, u64 features)
 {
 	if (features & ~VHOSTIO_SCSI_FEATURES)
 		return -EOPNOTSUPP;
+	if ((features & (1ULL << VHOST_F_LOG_ALL)) && vs->log_base &&
+	    !vhostio_log_covers(vs, vs->log_base, vs->mem))
+		return -EFAULT;
 	vs->features = features;
+	return 0;
+}
+
+/* VHOST_SET_LOG_BASE: the owner's dirty bitmap (see log.c). */
+static long set_log_base(struct vhostio_dev *vs, u64 __user *argp)
+{
+	u64 base;
+
+	if (copy_from_user(&base, argp, sizeof(base)))
+		return -EFAULT;
+	if (!vhostio_log_covers(vs, base, vs->mem))
+		return -EFAULT;
+	vs->log_base = base;
+	return 0;
+}
+
+/* VHOST_SET_LOG_FD: an eventfd signalled after bits were set; -1 unbinds. */
+static long set_log_fd(struct vhostio_dev *vs, int __user *argp)
+{
+	struct eventfd_ctx *ctx = NULL;
+	int fd;
+
+	if (get_user(fd, argp))
+		return -EFAULT;
+	if (fd != VHOST_FILE_UNBIND) {
+		ctx = eventfd_ctx_fdget(fd);
+		if (IS_ERR(ctx))
+			return PTR_ERR(ctx);
+	}
+	if (vs->log_ctx)
+		eventfd_ctx_put(vs->log_ctx);
+	vs->log_ctx = ctx;
 	return 0;
 }
 
@@ -207,6 +252,11 @@ static long set_mem_table(struct vhostio_dev *vs, struct vhost_memory __user *um
 	ret = vhio_mem_build(mt, regions, hdr.nregions, VHIO_MEM_REGIONS_DEFAULT);
 	if (ret)
 		goto out;
+	/* While logging, the bitmap must cover the new memory too. */
+	if (vhostio_log_enabled(vs) && !vhostio_log_covers(vs, vs->log_base, mt)) {
+		ret = -EFAULT;
+		goto out;
+	}
 	swap(vs->mem, mt);
 out:
 	kvfree(mt);
@@ -290,8 +340,6 @@ static long vring_ioctl(struct vhostio_dev *vs, unsigned int cmd, void __user *a
 		vq = get_vq(vs, addr.index);
 		if (IS_ERR(vq))
 			return PTR_ERR(vq);
-		if (vs->endpoint_set || vq->running)
-			return -EBUSY;
 		if (addr.flags & ~(1U << VHOST_VRING_F_LOG))
 			return -EOPNOTSUPP;
 		/* As stock: refused here, not only when the ring first starts. */
@@ -299,6 +347,22 @@ static long vring_ioctl(struct vhostio_dev *vs, unsigned int cmd, void __user *a
 		    (addr.avail_user_addr & (VRING_AVAIL_ALIGN_SIZE - 1)) ||
 		    (addr.used_user_addr & (VRING_USED_ALIGN_SIZE - 1)))
 			return -EINVAL;
+		/* A running ring keeps its place; QEMU sets the same addresses
+		 * with the log flag on or off around a migration. */
+		if (vq->running && (addr.desc_user_addr != vq->addr.desc_user_addr ||
+				    addr.avail_user_addr != vq->addr.avail_user_addr ||
+				    addr.used_user_addr != vq->addr.used_user_addr))
+			return -EBUSY;
+		if ((addr.flags & (1U << VHOST_VRING_F_LOG)) && vs->log_base) {
+			struct vhost_vring_addr old = vq->addr;
+			bool ok;
+
+			vq->addr = addr; /* checked as it would be used */
+			ok = vhostio_log_covers(vs, vs->log_base, vs->mem);
+			vq->addr = old;
+			if (!ok)
+				return -EFAULT;
+		}
 		vq->addr = addr;
 		vq->addr_set = true;
 		return 0;
@@ -310,19 +374,18 @@ static long vring_ioctl(struct vhostio_dev *vs, unsigned int cmd, void __user *a
 		vq = get_vq(vs, vf.index);
 		if (IS_ERR(vq))
 			return PTR_ERR(vq);
-		if (cmd == VHOST_SET_VRING_ERR)
-			return 0; /* errors are logged, not signalled */
-		if (cmd == VHOST_SET_VRING_CALL) {
-			struct eventfd_ctx *call = NULL;
+		if (cmd == VHOST_SET_VRING_CALL || cmd == VHOST_SET_VRING_ERR) {
+			struct eventfd_ctx **slot = cmd == VHOST_SET_VRING_CALL ? &vq->call : &vq->err;
+			struct eventfd_ctx *ctx = NULL;
 
 			if (vf.fd != VHOST_FILE_UNBIND) {
-				call = eventfd_ctx_fdget(vf.fd);
-				if (IS_ERR(call))
-					return PTR_ERR(call);
+				ctx = eventfd_ctx_fdget(vf.fd);
+				if (IS_ERR(ctx))
+					return PTR_ERR(ctx);
 			}
-			if (vq->call)
-				eventfd_ctx_put(vq->call);
-			vq->call = call;
+			if (*slot)
+				eventfd_ctx_put(*slot);
+			*slot = ctx;
 			return 0;
 		}
 		kick = NULL;
@@ -472,6 +535,12 @@ static long vhostio_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 	case VHOST_SET_MEM_TABLE:
 		ret = set_mem_table(vs, argp);
 		break;
+	case VHOST_SET_LOG_BASE:
+		ret = set_log_base(vs, argp);
+		break;
+	case VHOST_SET_LOG_FD:
+		ret = set_log_fd(vs, argp);
+		break;
 	default:
 		ret = vring_ioctl(vs, cmd, argp);
 		break;
@@ -513,6 +582,23 @@ static bool stock_vhost_scsi_loaded(void)
 	return true;
 }
 
+/* <debugfs>/vhostio_scsi/: statistics for tests and tuning, not an ABI. */
+static struct dentry *vhostio_debugfs;
+
+static int bounce_waits_get(void *data, u64 *val)
+{
+	*val = atomic64_read(&vhostio_bounce_waits);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(bounce_waits_fops, bounce_waits_get, NULL, "%llu\n");
+
+static void debugfs_init(void)
+{
+	vhostio_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file_unsafe("bounce_waits", 0444, vhostio_debugfs, NULL, &bounce_waits_fops);
+	debugfs_create_u64("bounce_peak_bytes", 0644, vhostio_debugfs, &vhostio_bounce_peak);
+}
+
 static int __init vhostio_scsi_init(void)
 {
 	int ret;
@@ -532,12 +618,14 @@ static int __init vhostio_scsi_init(void)
 		misc_deregister(&vhostio_misc);
 		return ret;
 	}
+	debugfs_init();
 	pr_info("vhost-scsi fabric " VHOSTIO_SCSI_VERSION " ready: /dev/vhost-scsi, configfs target/vhost\n");
 	return 0;
 }
 
 static void __exit vhostio_scsi_exit(void)
 {
+	debugfs_remove_recursive(vhostio_debugfs);
 	vhostio_fabric_unregister();
 	misc_deregister(&vhostio_misc);
 }

@@ -64,6 +64,7 @@ struct vhostio_scsi_cmd {
 	struct vhostio_vq *vq;        /* answered on the queue it came from */
 	u16 head;                     /* its descriptor chain */
 	u32 data_len;                 /* bytes after the request/response headers */
+	u32 bounce;                   /* bytes of bounce memory accounted to the device */
 	struct scatterlist *sgl;      /* the bounce buffer LIO reads or fills */
 	unsigned int sgl_nents;
 	struct vhostio_orphan *orphan; /* device-writable segments (response, data-in),

@@ -696,6 +696,17 @@ int vhostio_initiator_event_fd(const struct vhostio_initiator *ini)
 	return ini ? ini->q[VQ_EVENT].call_fd : -EINVAL;
 }
 
+int vhostio_initiator_raw_fd(const struct vhostio_initiator *ini)
+{
+	return ini->fd;
+}
+
+void vhostio_initiator_raw_arena(const struct vhostio_initiator *ini, void **base, size_t *size)
+{
+	*base = ini->arena.base;
+	*size = ini->arena.size;
+}
+
 int vhostio_initiator_raw_vq(struct vhostio_initiator *ini, unsigned idx, struct vhostio_raw_vq *out)
 {
 	if (!ini || !out || idx >= ini->nq + VQ_REQ0)
