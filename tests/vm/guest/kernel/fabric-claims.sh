@@ -9,12 +9,9 @@
 set -u
 . "$(dirname "$0")/../lib/lib-lio.sh"
 . "$(dirname "$0")/../lib/lib-vhost.sh"
-KO=$VHOSTIO_BUILD/kernel/module/vhostio_scsi.ko
-[ -f "$KO" ] || { echo "no $KO (kernel headers missing at build time)"; exit 77; }
-dmesg -C
-
-check "stock vhost_scsi unloaded" rmmod vhost_scsi
-check "vhostio_scsi loaded" insmod "$KO"
+. "$(dirname "$0")/../lib/lib-fabric.sh"
+fabric_ko_or_skip
+fabric_swap_in
 # 64 MiB + 1 MiB of blocks: room for one request above the limit.
 check "rd_mcp_1/r0 (65 MiB)" rd_create r0 $((65 * MB)) "$SERIAL_RD"
 check "vhost target with a nexus" vhost_target_create

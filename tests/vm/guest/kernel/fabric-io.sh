@@ -9,12 +9,9 @@
 set -u
 . "$(dirname "$0")/../lib/lib-lio.sh"
 . "$(dirname "$0")/../lib/lib-vhost.sh"
-KO=$VHOSTIO_BUILD/kernel/module/vhostio_scsi.ko
-[ -f "$KO" ] || { echo "no $KO (kernel headers missing at build time)"; exit 77; }
-dmesg -C
-
-check "stock vhost_scsi unloaded" rmmod vhost_scsi
-check "vhostio_scsi loaded" insmod "$KO"
+. "$(dirname "$0")/../lib/lib-fabric.sh"
+fabric_ko_or_skip
+fabric_swap_in
 check "runner started" runner_start
 check "rd_mcp_1/r0" rd_create r0 $((32 * MB)) "$SERIAL_RD"
 check "user_1/ram0" user_backstore_create 1 ram0 ram/ram0 $((32 * MB)) "$SERIAL_RAM"

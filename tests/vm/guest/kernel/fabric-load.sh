@@ -9,8 +9,9 @@
 # 20 load/configure/unload cycles leave no oops or warning.
 set -u
 . "$(dirname "$0")/../lib/lib-lio.sh"
-KO=$VHOSTIO_BUILD/kernel/module/vhostio_scsi.ko
-[ -f "$KO" ] || { echo "no $KO (kernel headers missing at build time)"; exit 77; }
+. "$(dirname "$0")/../lib/lib-fabric.sh"
+fabric_ko_or_skip
+KO=$FABRIC_KO
 V=$CFS/vhost
 WWN=naa.5001405000000c01
 NEXUS=naa.5001405000000c0a

@@ -3,9 +3,10 @@
 # fabric module instead of the stock vhost_scsi, installed as a user would
 # have it (the module under updates/, the modprobe alias), so that the
 # script's own `modprobe vhost_scsi` loads ours; then check the kernel log.
-KO=$VHOSTIO_BUILD/kernel/module/vhostio_scsi.ko
+. "$(dirname "$0")/../lib/lib-fabric.sh"
+KO=$FABRIC_KO
 ALIAS=$(dirname "$0")/../../../../kernel/modprobe.conf
-[ -f "$KO" ] || { echo "no $KO (kernel headers missing at build time)"; exit 77; }
+fabric_ko_or_skip
 rmmod vhost_scsi || { echo "FAIL: rmmod vhost_scsi"; exit 1; }
 mkdir -p "/lib/modules/$(uname -r)/updates"
 cp "$KO" "/lib/modules/$(uname -r)/updates/" && depmod -a && cp "$ALIAS" /etc/modprobe.d/vhostio-scsi.conf ||
