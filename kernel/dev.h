@@ -52,6 +52,7 @@ struct vhostio_vq {
 	struct vhio_vq vq;
 	bool running;                    /* the engine is set up: answers go into the ring */
 	bool paused;                     /* GET_VRING_BASE: no new request is taken */
+	bool err_told;                   /* the error eventfd was told the engine broke */
 	/* Kicks: a wait queue entry on the kick eventfd. */
 	poll_table pt;
 	wait_queue_head_t *wqh;
@@ -67,7 +68,7 @@ struct vhostio_vq {
 /* Bounce memory a device may hold for its commands (io.c), in MiB, and
  * its statistics (debugfs). */
 extern unsigned int vhostio_max_bounce_mb;
-extern atomic64_t vhostio_bounce_waits;
+extern atomic64_t vhostio_bounce_full;
 extern u64 vhostio_bounce_peak;
 
 struct vhostio_dev {
@@ -88,10 +89,8 @@ struct vhostio_dev {
 	u64 log_base;
 	struct eventfd_ctx *log_ctx;
 	bool logged;                     /* bits set in this worker pass */
-	/* Bounce pages held by commands (worker only, under 'lock'), and the
-	 * queues that put a request back until some are freed. */
+	/* Bounce pages held by commands (worker only, under 'lock'). */
 	size_t bounce_bytes;
-	unsigned long bounce_wait_bits[BITS_TO_LONGS(VHOSTIO_MAX_VQS)];
 	/* SCSI commands LIO holds, for the TMFs that name a set of them. */
 	spinlock_t cmds_lock;
 	struct list_head cmds;

@@ -107,6 +107,9 @@ static bool write_event(struct vhostio_vq *vq, struct vhio_vq_req *req,
 		return false;
 	}
 	n = vhostio_copy_out(req->in, req->nin, ev, sizeof(*ev));
+	/* A part-written event is none (used length 0), but what landed is logged. */
+	if (n != sizeof(*ev) && n && vhostio_log_enabled(vq->dev))
+		vhostio_log_iov(vq, req->in, req->nin, n);
 	vhostio_push(vq, req->head, req->in, req->nin, n == sizeof(*ev) ? n : 0);
 	return n == sizeof(*ev);
 }

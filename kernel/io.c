@@ -34,18 +34,19 @@
 
 /*
  * Bounce memory is allocated per command as requests come; this bounds
- * what one device (one guest) holds at a time.  Past it a request stays
- * on its ring until commands complete: the guest waits, and sees no error.
- * One command is always let in, so any size up to the per-request cap
- * makes progress.  0: no bound.
+ * what one device (one guest) holds at a time.  Past it a request is
+ * answered TASK SET FULL at once: the guest's SCSI layer requeues it (and
+ * lowers its queue depth), nothing is lost and nothing waits unseen by
+ * task management.  One command is always let in, so any size up to the
+ * per-request cap makes progress.  0: no bound.
  */
 unsigned int vhostio_max_bounce_mb = 256;
 module_param_named(max_bounce_mb, vhostio_max_bounce_mb, uint, 0644);
 MODULE_PARM_DESC(max_bounce_mb, "MiB of bounce buffers one /dev/vhost-scsi open may hold (0: no limit; default 256)");
 
-/* For tests and tuning (debugfs, main.c): requests put back to wait for
- * bounce memory, and the most one device held (writable, to reset). */
-atomic64_t vhostio_bounce_waits = ATOMIC64_INIT(0);
+/* For tests and tuning (debugfs, main.c): requests answered TASK SET FULL
+ * for bounce memory, and the most one device held (writable, to reset). */
+atomic64_t vhostio_bounce_full = ATOMIC64_INIT(0);
 u64 vhostio_bounce_peak;
 
 static int vq_read(void *priv, void *dst, u64 uaddr, size_t len)
@@ -169,6 +170,7 @@ static bool vq_ready(struct vhostio_vq *vq)
 		return false;
 	}
 	vq->running = true;
+	vq->err_told = false;
 	return true;
 }
 
@@ -211,14 +213,22 @@ static void reply(struct vhostio_vq *vq, u16 head, const struct iovec *in, unsig
 	vhostio_push(vq, head, in, nin, vhostio_copy_out(in, nin, r, len));
 }
 
-/* Answer a request that never reached LIO: just a virtio-scsi response. */
-static void respond(struct vhostio_vq *vq, u16 head, const struct iovec *in, unsigned int nin, u8 response)
+/* Answer a request that never reached LIO: a virtio-scsi response and SAM status. */
+static void respond_status(struct vhostio_vq *vq, u16 head, const struct iovec *in, unsigned int nin,
+			   u8 response, u8 status)
 {
-	struct virtio_scsi_cmd_resp resp = { .response = response };
+	struct virtio_scsi_cmd_resp resp = { .response = response, .status = status };
 	size_t n = vhostio_copy_out(in, nin, &resp, sizeof(resp));
 
-	/* A partial response is no response: used length 0. */
+	/* A partial response is no response: used length 0 (but what landed is logged). */
+	if (n != sizeof(resp) && n && vhostio_log_enabled(vq->dev))
+		vhostio_log_iov(vq, in, nin, n);
 	vhostio_push(vq, head, in, nin, n == sizeof(resp) ? n : 0);
+}
+
+static void respond(struct vhostio_vq *vq, u16 head, const struct iovec *in, unsigned int nin, u8 response)
+{
+	respond_status(vq, head, in, nin, response, SAM_STAT_GOOD);
 }
 
 /* ---- completion ---- */
@@ -320,7 +330,7 @@ static bool bounce_reserve(struct vhostio_dev *dev, u32 bytes)
 	size_t cap = (size_t)READ_ONCE(vhostio_max_bounce_mb) << 20;
 
 	if (cap && dev->bounce_bytes && dev->bounce_bytes + bytes > cap) {
-		atomic64_inc(&vhostio_bounce_waits);
+		atomic64_inc(&vhostio_bounce_full);
 		return false;
 	}
 	dev->bounce_bytes += bytes;
@@ -329,20 +339,11 @@ static bool bounce_reserve(struct vhostio_dev *dev, u32 bytes)
 	return true;
 }
 
-/* Free a command's bounce buffer; queues waiting for memory try again. */
 static void bounce_free(struct vhostio_dev *dev, struct scatterlist *sgl, unsigned int nents, u32 bytes)
 {
-	unsigned int i;
-
 	if (sgl)
 		target_free_sgl(sgl, nents);
-	if (!bytes)
-		return;
 	dev->bounce_bytes -= bytes;
-	for_each_set_bit(i, dev->bounce_wait_bits, VHOSTIO_MAX_VQS) {
-		clear_bit(i, dev->bounce_wait_bits);
-		vhostio_kick_queue(dev, i);
-	}
 }
 
 static void answer_orphan(struct vhostio_vq *vq, struct vhostio_orphan *o)
@@ -527,11 +528,7 @@ static void cmd_put_unused(struct se_session *se_sess, struct vhostio_scsi_cmd *
 	target_free_tag(se_sess, &cmd->se_cmd);
 }
 
-/*
- * A request of a request queue.  False if it went back on the ring to
- * wait for bounce memory: take no more from this queue until some is freed.
- */
-static bool handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
+static void handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
 {
 	struct vhostio_dev *dev = vq->dev;
 	struct virtio_scsi_cmd_req vreq;
@@ -539,24 +536,24 @@ static bool handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
 	struct se_session *se_sess;
 	struct vhostio_tpg *tpg;
 	struct iov_iter it;
-	u32 out_data, in_data;
+	u32 out_data, in_data, bounce;
 	int dir;
 	u64 lun;
 
 	if (req->in_len < sizeof(struct virtio_scsi_cmd_resp)) {
 		pr_warn_ratelimited("vq %u: head %u has no room for a response\n", vq->index, req->head);
 		vhio_vq_push(&vq->vq, req->head, 0);
-		return true;
+		return;
 	}
 	iov_iter_init(&it, ITER_SOURCE, req->out, req->nout, req->out_len);
 	if (req->out_len < sizeof(vreq) || copy_from_iter(&vreq, sizeof(vreq), &it) != sizeof(vreq)) {
 		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_FAILURE);
-		return true;
+		return;
 	}
 	tpg = vreq.lun[0] == 1 ? find_tpg(dev, vreq.lun[1]) : NULL;
 	if (!tpg || !tpg->nexus) {
 		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_BAD_TARGET);
-		return true;
+		return;
 	}
 	lun = ((vreq.lun[2] << 8) | vreq.lun[3]) & 0x3fff;
 	out_data = req->out_len - sizeof(vreq);
@@ -564,7 +561,7 @@ static bool handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
 	if (out_data && in_data) {
 		/* Bidirectional commands are not offered. */
 		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_FAILURE);
-		return true;
+		return;
 	}
 	dir = out_data ? DMA_TO_DEVICE : in_data ? DMA_FROM_DEVICE : DMA_NONE;
 	/* The guest sizes the bounce buffer: bounded, as LIO bounds the SGL. */
@@ -572,23 +569,23 @@ static bool handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
 		pr_warn_ratelimited("vq %u: head %u: %u-byte transfer, more than %lu\n", vq->index,
 				    req->head, out_data + in_data, VHOSTIO_MAX_DATA_PAGES * PAGE_SIZE);
 		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_OVERRUN);
-		return true;
+		return;
 	}
 
-	if (out_data + in_data && !bounce_reserve(dev, out_data + in_data)) {
-		/* Popped again once commands give memory back. */
-		vhio_vq_discard(&vq->vq, 1);
-		set_bit(vq->index, dev->bounce_wait_bits);
-		return false;
+	/* Whole pages are what the buffer takes. */
+	bounce = PAGE_ALIGN(out_data + in_data);
+	if (bounce && !bounce_reserve(dev, bounce)) {
+		respond_status(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_OK, SAM_STAT_TASK_SET_FULL);
+		return;
 	}
 	se_sess = tpg->nexus->se_sess;
 	cmd = cmd_get(se_sess, vq);
 	if (!cmd) {
-		bounce_free(dev, NULL, 0, out_data + in_data);
+		bounce_free(dev, NULL, 0, bounce);
 		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_BUSY);
-		return true;
+		return;
 	}
-	cmd->bounce = out_data + in_data;
+	cmd->bounce = bounce;
 	cmd->se_cmd.tag = __virtio64_to_cpu(true, vreq.tag);
 	cmd->head = req->head;
 	cmd->data_len = out_data + in_data;
@@ -599,12 +596,12 @@ static bool handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
 					  dir == DMA_FROM_DEVICE, false))) {
 		cmd_put_unused(se_sess, cmd);
 		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_BUSY);
-		return true;
+		return;
 	}
 	if (dir == DMA_TO_DEVICE && copy_data_out(req, cmd)) {
 		cmd_put_unused(se_sess, cmd);
 		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_FAILURE);
-		return true;
+		return;
 	}
 
 	atomic_inc(&dev->inflight);
@@ -615,17 +612,16 @@ static bool handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
 		if (atomic_dec_and_test(&dev->inflight))
 			wake_up(&dev->inflight_wait);
 		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_ABORTED);
-		return true;
+		return;
 	}
 	track_cmd(dev, cmd);
 	/* A refusal here is answered through queue_status, like any other. */
 	if (target_submit_prep(&cmd->se_cmd, vreq.cdb, cmd->sgl, cmd->sgl_nents, NULL, 0, NULL, 0,
 			       GFP_KERNEL))
-		return true;
+		return;
 	/* On LIO's submission workqueue: the backend's I/O does not run on
 	 * this worker under dev->lock. */
 	target_queue_submission(&cmd->se_cmd);
-	return true;
 }
 
 static void tmf_reply(struct vhostio_vq *vq, struct vhio_vq_req *req, u8 response)
@@ -961,8 +957,8 @@ static bool drain_queue(struct vhostio_vq *vq)
 				vhio_vq_push(&vq->vq, req.head, 0);
 			} else if (vq->index == VHOSTIO_VQ_CTL) {
 				handle_ctl(vq, &req);
-			} else if (!handle_cmd(vq, &req)) {
-				break; /* waits for bounce memory: kicks stay off */
+			} else {
+				handle_cmd(vq, &req);
 			}
 			if (!--budget) {
 				vhostio_signal_guest(vq);
@@ -972,12 +968,8 @@ static bool drain_queue(struct vhostio_vq *vq)
 		if (ret == -EIO) {
 			pr_err_ratelimited("vq %u: broken (%s): no further requests are taken from it\n",
 					   vq->index, vhio_vq_strerror(vq->vq.broken_reason));
-			if (vq->err)
-				eventfd_signal(vq->err, 1);
 			return false;
 		}
-		if (ret > 0)
-			break;
 		/* Empty: ask for kicks, and look once more for what raced it. */
 		if (vhio_vq_enable_kicks(&vq->vq) != 1)
 			break;
@@ -996,6 +988,7 @@ static void handle_queue(struct vhostio_vq *vq)
 	struct vhostio_orphan *o, *onext;
 
 	llist_for_each_entry_safe(cmd, next, done, done) {
+		cond_resched(); /* a long list, each answer maybe dirty-logged */
 		if (cmd->group)
 			complete_group_child(vq, cmd); /* answers the TMF if it is the last */
 		else if (!vq->running)
@@ -1012,12 +1005,18 @@ static void handle_queue(struct vhostio_vq *vq)
 	}
 	if (completed && vq->running)
 		vhostio_signal_guest(vq);
-	if (!vq_ready(vq))
-		return;
-	if (vq->index == VHOSTIO_VQ_EVT)
-		vhostio_deliver_events(vq); /* buffers wait there for events */
-	else if (drain_queue(vq))
-		vhostio_kick_queue(vq->dev, vq->index);
+	if (vq_ready(vq)) {
+		if (vq->index == VHOSTIO_VQ_EVT)
+			vhostio_deliver_events(vq); /* buffers wait there for events */
+		else if (drain_queue(vq))
+			vhostio_kick_queue(vq->dev, vq->index);
+	}
+	/* However it broke (a pop, a push, a notification write): tell the owner once. */
+	if (vq->running && vhio_vq_broken(&vq->vq) && !vq->err_told) {
+		vq->err_told = true;
+		if (vq->err)
+			eventfd_signal(vq->err, 1);
+	}
 }
 
 static int worker_fn(void *data)

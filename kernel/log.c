@@ -102,9 +102,10 @@ static int log_gpa(struct vhostio_dev *dev, u64 gpa, u64 len)
 		if (pin_user_pages_fast(page_addr, 1, FOLL_WRITE, &page) != 1)
 			return -EFAULT;
 		kaddr = kmap_local_page(page);
-		/* Atomic: the owner clears bits of the same words as it copies. */
+		/* Atomic: the owner clears bits of the same words as it copies.
+		 * Indexed as stock indexes it (a byte, then its bit). */
 		for (; bit <= end; bit++)
-			set_bit_le((dev->log_base + bit / 8 - page_addr) * 8 + bit % 8, kaddr);
+			set_bit((dev->log_base + bit / 8 - page_addr) * 8 + bit % 8, kaddr);
 		kunmap_local(kaddr);
 		unpin_user_pages_dirty_lock(&page, 1, true);
 	}

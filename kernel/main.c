@@ -292,6 +292,31 @@ static struct vhostio_vq *get_vq(struct vhostio_dev *vs, unsigned int index)
 	return vq;
 }
 
+/*
+ * With a log set, whether it still covers every ring and the memory once
+ * vq has these ring addresses (NULL: unchanged) and size.
+ */
+static bool log_covers_ring(struct vhostio_dev *vs, struct vhostio_vq *vq,
+			    const struct vhost_vring_addr *addr, u32 num)
+{
+	struct vhost_vring_addr old_addr = vq->addr;
+	bool old_set = vq->addr_set, ok;
+	u32 old_num = vq->num;
+
+	if (!vs->log_base)
+		return true;
+	if (addr) {
+		vq->addr = *addr;
+		vq->addr_set = true;
+	}
+	vq->num = num;
+	ok = vhostio_log_covers(vs, vs->log_base, vs->mem);
+	vq->addr = old_addr;
+	vq->addr_set = old_set;
+	vq->num = old_num;
+	return ok;
+}
+
 /* The per-ring ioctls.  A ring is reconfigured only while it is stopped:
  * the worker is out (it runs under vs->lock), and a running engine is
  * stopped first, keeping its position. */
@@ -327,6 +352,8 @@ static long vring_ioctl(struct vhostio_dev *vs, unsigned int cmd, void __user *a
 		if (cmd == VHOST_SET_VRING_NUM) {
 			if (!st.num || st.num > VHIO_VQ_MAX_NUM || (st.num & (st.num - 1)))
 				return -EINVAL;
+			if (!log_covers_ring(vs, vq, NULL, st.num))
+				return -EFAULT;
 			vq->num = st.num;
 		} else {
 			if (st.num > 0xffff)
@@ -353,16 +380,8 @@ static long vring_ioctl(struct vhostio_dev *vs, unsigned int cmd, void __user *a
 				    addr.avail_user_addr != vq->addr.avail_user_addr ||
 				    addr.used_user_addr != vq->addr.used_user_addr))
 			return -EBUSY;
-		if ((addr.flags & (1U << VHOST_VRING_F_LOG)) && vs->log_base) {
-			struct vhost_vring_addr old = vq->addr;
-			bool ok;
-
-			vq->addr = addr; /* checked as it would be used */
-			ok = vhostio_log_covers(vs, vs->log_base, vs->mem);
-			vq->addr = old;
-			if (!ok)
-				return -EFAULT;
-		}
+		if (!log_covers_ring(vs, vq, &addr, vq->num))
+			return -EFAULT;
 		vq->addr = addr;
 		vq->addr_set = true;
 		return 0;
@@ -585,17 +604,17 @@ static bool stock_vhost_scsi_loaded(void)
 /* <debugfs>/vhostio_scsi/: statistics for tests and tuning, not an ABI. */
 static struct dentry *vhostio_debugfs;
 
-static int bounce_waits_get(void *data, u64 *val)
+static int bounce_full_get(void *data, u64 *val)
 {
-	*val = atomic64_read(&vhostio_bounce_waits);
+	*val = atomic64_read(&vhostio_bounce_full);
 	return 0;
 }
-DEFINE_DEBUGFS_ATTRIBUTE(bounce_waits_fops, bounce_waits_get, NULL, "%llu\n");
+DEFINE_DEBUGFS_ATTRIBUTE(bounce_full_fops, bounce_full_get, NULL, "%llu\n");
 
 static void debugfs_init(void)
 {
 	vhostio_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
-	debugfs_create_file_unsafe("bounce_waits", 0444, vhostio_debugfs, NULL, &bounce_waits_fops);
+	debugfs_create_file_unsafe("bounce_full", 0444, vhostio_debugfs, NULL, &bounce_full_fops);
 	debugfs_create_u64("bounce_peak_bytes", 0644, vhostio_debugfs, &vhostio_bounce_peak);
 }
 

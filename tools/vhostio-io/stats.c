@@ -41,6 +41,7 @@ void stats_merge(struct stats *into, const struct stats *s)
 {
 	into->ios += s->ios, into->bytes += s->bytes, into->ok += s->ok;
 	into->aborted += s->aborted, into->other += s->other, into->ua_retries += s->ua_retries;
+	into->full_retries += s->full_retries;
 	if (s->miscompares && !into->miscompares)
 		into->first_bad_lba = s->first_bad_lba;
 	into->miscompares += s->miscompares;
@@ -83,11 +84,11 @@ static void print_phase_json(const char *name, const struct phase *ph, bool comm
 	double secs = ph->secs;
 	printf("%s\"%s\": {\"ios\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"seconds\": %.3f, "
 	       "\"iops\": %.1f, \"mbps\": %.2f, \"ok\": %" PRIu64 ", \"aborted\": %" PRIu64 ", \"errors\": %" PRIu64
-	       ", \"miscompares\": %" PRIu64 ", \"ua_retries\": %" PRIu64
+	       ", \"miscompares\": %" PRIu64 ", \"ua_retries\": %" PRIu64 ", \"full_retries\": %" PRIu64
 	       ", \"lat_us\": {\"p50\": %.1f, \"p99\": %.1f, \"p99.9\": %.1f, \"max\": %.1f}}",
 	       comma ? ", " : "", name, s->ios, s->bytes, secs, secs > 0 ? (double)s->ios / secs : 0,
 	       secs > 0 ? (double)s->bytes / secs / 1e6 : 0, s->ok, s->aborted, s->other, s->miscompares,
-	       s->ua_retries, percentile(s, .5) / 1e3, percentile(s, .99) / 1e3, percentile(s, .999) / 1e3,
+	       s->ua_retries, s->full_retries, percentile(s, .5) / 1e3, percentile(s, .99) / 1e3, percentile(s, .999) / 1e3,
 	       s->lat_max / 1e3);
 }
 
@@ -100,7 +101,8 @@ static void print_phase_text(const char *name, const struct phase *ph)
 	printf("       lat(us) p50=%.1f p99=%.1f p99.9=%.1f max=%.1f\n", percentile(s, .5) / 1e3,
 	       percentile(s, .99) / 1e3, percentile(s, .999) / 1e3, s->lat_max / 1e3);
 	printf("       ok=%" PRIu64 " aborted=%" PRIu64 " errors=%" PRIu64 " miscompares=%" PRIu64
-	       " ua_retries=%" PRIu64 "\n", s->ok, s->aborted, s->other, s->miscompares, s->ua_retries);
+	       " ua_retries=%" PRIu64 " full_retries=%" PRIu64 "\n", s->ok, s->aborted, s->other, s->miscompares,
+	       s->ua_retries, s->full_retries);
 }
 
 static const char *const tmf_names[] = {

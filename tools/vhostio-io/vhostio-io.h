@@ -105,7 +105,7 @@ int cmd_run(struct vio *v);
 #define NBUCKETS ((64 - SUB_BITS) * SUB + SUB)
 
 struct stats {
-	uint64_t ios, bytes, ok, aborted, other, miscompares, first_bad_lba, ua_retries;
+	uint64_t ios, bytes, ok, aborted, other, miscompares, first_bad_lba, ua_retries, full_retries;
 	uint64_t lat_max;
 	uint64_t hist[NBUCKETS];
 };

@@ -82,8 +82,14 @@ struct slot {
 	uint64_t byte_off;
 	uint64_t t0;
 	bool busy, write;
+	bool held;                /* refused for room: waits for another command to complete */
 	uint8_t retries;          /* UNIT ATTENTION retries of this command */
+	uint16_t full_retries;    /* TASK SET FULL / BUSY retries of this command */
 };
+
+/* Retries of one command the target refused for room, each after another
+ * command completed: a bound, as an initiator's retry time is. */
+#define FULL_RETRY_MAX 1000
 
 struct worker {
 	struct run *run;
@@ -93,6 +99,7 @@ struct worker {
 	struct slot *slots;
 	struct stats st;
 	bool hung, ua_said;
+	bool held;                /* a command waits for a completion before its retry */
 	int err;
 	/* Tag of the command submitted last, for ABORT/QUERY TASK; 0: none yet. */
 	atomic_uint_fast64_t last_tag;
@@ -244,6 +251,15 @@ static void prepare(const struct run *run, struct slot *s, uint64_t block, bool 
 	s->byte_off = off;
 	s->write = write;
 	s->retries = 0;
+	s->full_retries = 0;
+	s->held = false;
+}
+
+/* TASK SET FULL or BUSY: the target had no room for it now; not executed. */
+static bool is_queue_full(const struct vhostio_scsi_cmd *c)
+{
+	return c->response == VHOSTIO_VIRTIO_S_OK &&
+	       (c->status == VHOSTIO_SAM_TASK_SET_FULL || c->status == VHOSTIO_SAM_BUSY);
 }
 
 static void complete(struct worker *w, struct slot *s, uint64_t t)
@@ -262,6 +278,17 @@ static void complete(struct worker *w, struct slot *s, uint64_t t)
 		s->t0 = 0;
 		return;
 	}
+	if (is_queue_full(c) && s->full_retries < FULL_RETRY_MAX) {
+		/* Resubmitted once some other command completes (or none is left). */
+		s->full_retries++;
+		w->st.full_retries++;
+		c->response = c->status = 0;
+		c->residual = 0;
+		s->t0 = 0;
+		s->held = w->held = true;
+		return;
+	}
+	w->held = false; /* room was made: held commands go again */
 	w->st.ios++;
 	stats_latency(&w->st, lat);
 	s->busy = false;
@@ -360,6 +387,9 @@ static void *worker_main(void *arg)
 			struct slot *s = &w->slots[i];
 			if (!s->busy || s->t0)
 				continue;
+			if (s->held && w->held && inflight)
+				continue;
+			s->held = false;
 			s->t0 = clock_now_ns();
 			uint64_t tag = vhostio_initiator_next_tag(ini, w->queue);
 			if (vhostio_initiator_submit(ini, w->queue, &s->cmd) < 0) {

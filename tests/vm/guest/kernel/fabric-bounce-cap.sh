@@ -1,10 +1,12 @@
 #!/bin/bash
 # The per-device bound on bounce memory (vhostio_scsi's max_bounce_mb):
-# under a verified load larger than the bound, requests wait on the ring
-# rather than fail: no error, no miscompare, and the most one device held
-# (debugfs bounce_peak_bytes) stays within the bound while requests did
-# wait (bounce_waits grows).  One request larger than the bound still runs
-# alone; without the bound the same load holds more.  Run through
+# under a verified load larger than the bound, requests past it are
+# answered TASK SET FULL, which the initiator retries once another command
+# completes (as Linux's SCSI layer does): no error, no miscompare, the
+# most one device held (debugfs bounce_peak_bytes) stays within the bound,
+# and requests were refused (debugfs bounce_full, vhostio-io's
+# full_retries).  One request larger than the bound still runs alone;
+# without the bound the same load holds more.  Run through
 # guest/kernel/on-fabric.sh.
 set -u
 . "$(dirname "$0")/../lib/lib-lio.sh"
@@ -26,7 +28,8 @@ load() {
 	out=$(vio --lun 0 run --rw randverify --size $((16 * MB)) --runtime 5 --hang-timeout 30000 --json "$@" 2>/tmp/vio.err) || rc=$?
 	local ok errors mis
 	ok=$(json_phase "$out" total ok) errors=$(json_phase "$out" total errors) mis=$(json_phase "$out" total miscompares)
-	echo "   $name: exit $rc, ok=$ok errors=$errors miscompares=$mis"
+	RETRIES=$(json_phase "$out" total full_retries)
+	echo "   $name: exit $rc, ok=$ok errors=$errors miscompares=$mis full_retries=$RETRIES"
 	[ "$rc" -eq 0 ] || tail -5 /tmp/vio.err
 	check "$name: I/O done, no error, no miscompare" test "$rc" -eq 0 -a "${errors:-x}" = 0 -a \
 		"${mis:-x}" = 0 -a "${ok:-0}" -gt 0
@@ -35,12 +38,13 @@ load() {
 say "bound 1 MiB: 256 KiB requests, 32 deep on 2 queues (8 MiB wanted at once)"
 echo 1 >$PARAM
 echo 0 >$DBG/bounce_peak_bytes
-w0=$(cat $DBG/bounce_waits)
+w0=$(cat $DBG/bounce_full)
 load "bounded load" --bs 256k --qd 32 --queues 2 --seed 7
-peak=$(cat $DBG/bounce_peak_bytes) w1=$(cat $DBG/bounce_waits)
-echo "   peak $peak bytes, $((w1 - w0)) waits"
+peak=$(cat $DBG/bounce_peak_bytes) w1=$(cat $DBG/bounce_full)
+echo "   peak $peak bytes, $((w1 - w0)) answered TASK SET FULL"
 check "the device held at most 1 MiB ($peak bytes)" test "$peak" -le $((1 * MB))
-check "requests waited for memory ($((w1 - w0)) times)" test "$((w1 - w0))" -gt 0
+check "requests were answered TASK SET FULL ($((w1 - w0)) times)" test "$((w1 - w0))" -gt 0
+check "... and retried by the initiator, as many (${RETRIES:-none})" test "${RETRIES:-0}" -eq "$((w1 - w0))"
 
 say "bound 1 MiB: one 4 MiB request at a time still runs"
 echo 0 >$DBG/bounce_peak_bytes
