@@ -23,7 +23,7 @@ struct vhostio_raw_vq {
 int vhostio_initiator_raw_vq(struct vhostio_initiator *ini, unsigned idx, struct vhostio_raw_vq *out);
 
 /* The /dev/vhost-scsi fd, for ioctls the library does not make
- * (tests/vm/tools/dirty-log.c). */
+ * (tests/vm/tools/dirty-log.c, vhostio-io-evtctl.c). */
 int vhostio_initiator_raw_fd(const struct vhostio_initiator *ini);
 /* The arena: the one memory region, identity mapped (guest address = ours). */
 void vhostio_initiator_raw_arena(const struct vhostio_initiator *ini, void **base, size_t *size);

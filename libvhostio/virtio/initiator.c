@@ -696,11 +696,6 @@ int vhostio_initiator_event_fd(const struct vhostio_initiator *ini)
 	return ini ? ini->q[VQ_EVENT].call_fd : -EINVAL;
 }
 
-int vhostio_initiator_raw_fd(const struct vhostio_initiator *ini)
-{
-	return ini->fd;
-}
-
 void vhostio_initiator_raw_arena(const struct vhostio_initiator *ini, void **base, size_t *size)
 {
 	*base = ini->arena.base;
@@ -715,4 +710,9 @@ int vhostio_initiator_raw_vq(struct vhostio_initiator *ini, unsigned idx, struct
 	out->kick_fd = ini->q[idx].kick_fd;
 	out->call_fd = ini->q[idx].call_fd;
 	return 0;
+}
+
+int vhostio_initiator_raw_fd(const struct vhostio_initiator *ini)
+{
+	return ini ? ini->fd : -EINVAL;
 }
