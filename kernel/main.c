@@ -544,7 +544,8 @@ static long vhostio_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 	case VHOST_SCSI_SET_EVENTS_MISSED:
 		ret = get_user(events, (u32 __user *)argp);
 		if (!ret) {
-			vs->events_missed = events;
+			/* A flag, as stock's bool: GET reads back 0 or 1. */
+			vs->events_missed = !!events;
 			vhostio_kick_queue(vs, VHOSTIO_VQ_EVT);
 		}
 		break;

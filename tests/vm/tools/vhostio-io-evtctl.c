@@ -388,8 +388,9 @@ static void mode_events_ioctl(void)
 	for (unsigned i = 0; i < 3; i++) {
 		v = vals[i];
 		r = ev_ioctl(&c, VHOST_SCSI_SET_EVENTS_MISSED, &v);
-		CHECK(r == 0 && get_missed(&c) == vals[i], "SET_EVENTS_MISSED %#x: 0, GET reads it back (%d, %#x)",
-		      vals[i], r, get_missed(&c));
+		/* Stock keeps a bool: any value but 0 reads back as 1. */
+		CHECK(r == 0 && get_missed(&c) == 1, "SET_EVENTS_MISSED %#x: 0, GET reads 1 (%d, %#x)", vals[i], r,
+		      get_missed(&c));
 		ev_post(&c, (uint16_t)i);
 		rq_kick(&c.q);
 		unsigned n = ev_collect(&c, g, 8, false);
