@@ -15,7 +15,7 @@ lsmod | grep -q '^vhostio_scsi' || { echo "needs vhostio_scsi (on-fabric.sh)"; e
 PARAM=/sys/module/vhostio_scsi/parameters/max_bounce_mb
 DBG=/sys/kernel/debug/vhostio_scsi
 mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
-[ -r "$DBG/bounce_waits" ] || { fail "no $DBG"; finish; }
+[ -r "$DBG/bounce_full" ] || { fail "no $DBG"; finish; }
 check "the bound defaults to 256 MiB" test "$(cat $PARAM)" = 256
 check "rd_mcp_1/r0" rd_create r0 $((32 * MB))
 check "vhost target with a nexus" vhost_target_create
