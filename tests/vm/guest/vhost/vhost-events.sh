@@ -1,11 +1,16 @@
 #!/bin/bash
-# Hotplug events on vhostio_scsi's event queue when the guest posts no
-# buffer (vhostio-io-evtctl writes the event ring itself): 140 link/unlink
-# events wait up to the module's bound of 128, the first one delivered
-# carries EVENTS_MISSED and they come in order; with the pending ones
-# dropped by CLEAR_ENDPOINT the next buffer gets NO_EVENT|EVENTS_MISSED;
-# VHOST_SCSI_SET/GET_EVENTS_MISSED, hostile values and pointers included.
-# vhostio_scsi only (through guest/kernel/on-fabric.sh): stock 6.1 drops
+# vhostio_scsi's event queue, written by hand (vhostio-io-evtctl writes
+# the event ring itself).  Hotplug events when the guest posts no buffer:
+# 140 link/unlink events wait up to the module's bound of 128, the first
+# one delivered carries EVENTS_MISSED and they come in order; with the
+# pending ones dropped by CLEAR_ENDPOINT the next buffer gets
+# NO_EVENT|EVENTS_MISSED; VHOST_SCSI_SET/GET_EVENTS_MISSED, hostile values
+# and pointers included.  Malformed event buffers: device-readable, 15
+# bytes, outside guest memory, readable before writable, a length past the
+# memory region, each given back with used length 0 and nothing written
+# into it, the pending event going into the next good buffer (one of 16
+# bytes, one split 8 + 8).  vhostio_scsi only (through
+# guest/kernel/on-fabric.sh, which checks the kernel log): stock 6.1 drops
 # events while no buffer is posted.
 set -u
 . "$(dirname "$0")/../lib/lib-lio.sh"
@@ -34,6 +39,8 @@ evtctl events-overflow 10
 check "the module logged the dropped events" sh -c "dmesg | grep -q 'dropped: the guest will be told events were missed'"
 evtctl events-cleared 8
 evtctl events-ioctl 20
+evtctl event-buffers 14
+check "the refused buffers were logged" sh -c "dmesg | grep -q 'is no event buffer'"
 
 check "vhost target removed" vhost_target_remove
 check "rd_mcp_1/r0 removed" rmdir "$CFS/core/rd_mcp_1/r0"
