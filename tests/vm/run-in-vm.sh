@@ -138,79 +138,16 @@ cached() { # cached FILE FUNCTION
 # Modules needed to mount the root; their dependencies come from modules.dep.
 ROOT_MODULES=(virtio_pci 9pnet_virtio 9p overlay)
 
-# One newc cpio record (no data). Used for /dev/console, which a non-root
-# user cannot mknod in the staging dir; the kernel needs it to give /init a
-# console on fds 0-2.
-# shellcheck disable=SC2317  # only called through cached()
-newc_record() { # NAME MODE RDEV_MAJOR RDEV_MINOR
-	local namesize=$((${#1} + 1))
-	printf '070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X' \
-		0 "$2" 0 0 1 0 0 0 0 "$3" "$4" "$namesize" 0
-	printf '%s\0' "$1"
-	head -c $(((4 - (110 + namesize) % 4) % 4)) /dev/zero
-}
-
+# The archive itself is tests/vm/mkinitramfs.sh's (shared with the nested
+# guest of vm/vhost-qemu-guest); a missing module or decompressor is a skip.
 # shellcheck disable=SC2317  # only called through cached()
 build_initramfs() { # OUTPUT
-	local -A dep_of=() path_of=() seen=()
-	local -a order=()
-	local line path n d
-
-	while IFS= read -r line; do
-		path=${line%%:*}
-		n=${path##*/} && n=${n%%.ko*} && n=${n//-/_}
-		path_of[$n]=$path
-		dep_of[$n]=${line#*:}
-	done <"$moddir/modules.dep"
-
-	# Post-order DFS: every module after all of its dependencies.
-	add_module() {
-		local m=$1 d
-		[ -z "${seen[$m]:-}" ] || return 0
-		seen[$m]=1
-		if [ -z "${path_of[$m]:-}" ]; then
-			# Built into the kernel: nothing to load.
-			sed 's/-/_/g' "$moddir/modules.builtin" 2>/dev/null | grep -q "/$m\.ko\$" && return 0
-			skip "kernel $kver has no module $m (needed to mount the 9p root)"
-		fi
-		for d in ${dep_of[$m]}; do
-			d=${d##*/} && d=${d%%.ko*}
-			add_module "${d//-/_}"
-		done
-		order+=("$m")
-	}
-	for n in "${ROOT_MODULES[@]}"; do add_module "$n"; done
-
-	stage=$(mktemp -d "$cache/stage.XXXXXX")
-	trap 'rm -rf "$stage"' EXIT
-	mkdir -p "$stage"/{bin,dev,proc,sys,modules}
-	cp "$busybox" "$stage/bin/busybox"
-	for n in $("$busybox" --list); do
-		[ "$n" = busybox ] || ln -s busybox "$stage/bin/$n"
-	done
-	install -m 0755 "$HARNESS_DIR/initramfs-init.sh" "$stage/init"
-
-	# busybox insmod may lack xz/zstd support, so store plain .ko files.
-	for n in "${order[@]}"; do
-		path=$moddir/${path_of[$n]}
-		case "$path" in
-		*.ko) cp "$path" "$stage/modules/$n.ko" ;;
-		*.ko.xz) xz -dc "$path" >"$stage/modules/$n.ko" ;;
-		*.ko.zst) zstd -qdc "$path" >"$stage/modules/$n.ko" ;;
-		*.ko.gz) gzip -dc "$path" >"$stage/modules/$n.ko" ;;
-		*) skip "cannot handle module file $path" ;;
-		esac || skip "cannot decompress $path (missing xz/zstd?)"
-		echo "$n" >>"$stage/modules/load-order"
-	done
-
-	# Two concatenated archives (the kernel accepts that): the staged tree,
-	# then /dev/console.
-	{
-		(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | "$busybox" cpio -o -H newc -R 0:0 2>/dev/null)
-		newc_record dev/console $((8#020600)) 5 1
-		newc_record TRAILER!!! 0 0 0
-	} | gzip -6 >"$1"
-	msg "built initramfs (modules: ${order[*]})"
+	local -a args=(--busybox "$busybox" --moddir "$moddir" --gzip --init "$HARNESS_DIR/initramfs-init.sh")
+	local n rc=0
+	for n in "${ROOT_MODULES[@]}"; do args+=(--module "$n"); done
+	TMPDIR=$cache "$HARNESS_DIR/mkinitramfs.sh" "${args[@]}" "$1" || rc=$?
+	[ "$rc" != 77 ] || skip "cannot build the initramfs for kernel $kver (above)"
+	return "$rc"
 }
 
 # The bzImage's payload is the kernel as an ELF file, which qemu can boot
@@ -236,7 +173,7 @@ extract_vmlinux() { # OUTPUT
 key=$({
 	echo "$kver"
 	stat -L -c '%n %s %Y' "$moddir/modules.dep" "$moddir/modules.builtin" 2>/dev/null || true
-	sha256sum "$busybox" "$HARNESS_DIR/initramfs-init.sh" "${BASH_SOURCE[0]}" | cut -d' ' -f1
+	sha256sum "$busybox" "$HARNESS_DIR/initramfs-init.sh" "$HARNESS_DIR/mkinitramfs.sh" "${BASH_SOURCE[0]}" | cut -d' ' -f1
 } | sha256sum | cut -c1-16)
 initrd=$cache/initramfs-$kver-$key.img
 cached "$initrd" build_initramfs
