@@ -12,9 +12,10 @@
 # Accelerator of the nested guest: KVM.  The CI test VM itself runs under
 # TCG with -cpu max, which emulates AMD SVM, so kvm_amd loads in it and the
 # nested guest runs on KVM-in-TCG: under 2 minutes to its result even with
-# the host's 2 CPUs loaded 5 times over.  TCG-in-TCG did not even reach the
-# inner /init in 300 s.  Without a usable /dev/kvm the
-# nested guest runs on TCG, one CPU, bounded by 600 s;
+# the host's 2 CPUs loaded 5 times over.  Without a usable /dev/kvm the
+# nested guest runs on TCG, one CPU, bounded by 600 s: for a test VM on KVM
+# without nested virtualization.  TCG-in-TCG is no substitute: it reached
+# the inner /init and its disk, not the end of its I/O, in 600 s.
 # VHOSTIO_QGUEST_ACCEL=kvm|tcg forces one (kvm: no fallback).
 set -u
 . "$(dirname "$0")/../lib/lib-lio.sh"
