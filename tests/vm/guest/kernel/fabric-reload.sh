@@ -14,9 +14,9 @@
 set -u
 . "$(dirname "$0")/../lib/lib-lio.sh"
 . "$(dirname "$0")/../lib/lib-vhost.sh"
-# VHOSTIO_FABRIC_KO: another build of the module (e.g. one with a planted leak).
-KO=${VHOSTIO_FABRIC_KO:-$VHOSTIO_BUILD/kernel/module/vhostio_scsi.ko}
-[ -f "$KO" ] || { echo "no $KO (kernel headers missing at build time)"; exit 77; }
+. "$(dirname "$0")/../lib/lib-fabric.sh"
+fabric_ko_or_skip
+KO=$FABRIC_KO
 ROUNDS=20
 WARM=4 # rounds 1-3 warm caches up; round 4's sample is the baseline
 # Growth allowed per round after warm-up, as the least-squares slope over

@@ -2,7 +2,8 @@
 # where the module is, and the swap from stock vhost_scsi to it.  Sourced
 # after lib-lio.sh (fabric_swap_in uses check); on-fabric.sh sources it alone.
 
-FABRIC_KO=$VHOSTIO_BUILD/kernel/module/vhostio_scsi.ko
+# VHOSTIO_FABRIC_KO: another build of the module (e.g. one with a planted leak).
+FABRIC_KO=${VHOSTIO_FABRIC_KO:-$VHOSTIO_BUILD/kernel/module/vhostio_scsi.ko}
 
 # Exit 77 (skip) when the module was not built (no kernel headers then).
 fabric_ko_or_skip() {
