@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The data path: one worker thread per device, in the owner's address
- * space, polls the kick eventfds, pops requests with the virtqueue engine
+ * The data path: a queue's worker (worker.c), in the owner's address
+ * space, takes its kicks, pops requests with the virtqueue engine
  * (vring.c), copies data-out into a buffer of kernel pages and submits
  * the command to LIO; LIO's answers come back through vhostio_cmd_done()
- * from any context and the worker writes response and data-in into the
- * guest's buffers, pushes them used and signals the call eventfd.
+ * from any context onto the queue the command came from, and the queue's
+ * worker writes response and data-in into the guest's buffers, pushes
+ * them used and signals the call eventfd.
  *
  * Data is bounced, not pinned: a buffer of any alignment or size (up to
  * what LIO accepts) works, memory is allocated per command as it comes,
@@ -14,8 +15,6 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/file.h>
-#include <linux/cgroup.h>
-#include <linux/kthread.h>
 #include <linux/moduleparam.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/mm.h>
@@ -71,12 +70,6 @@ static const struct vhio_vq_ops vq_ops = {
 	.write = vq_write,
 };
 
-void vhostio_kick_queue(struct vhostio_dev *dev, unsigned int index)
-{
-	set_bit(index, dev->work_bits);
-	wake_up(&dev->worker_wait);
-}
-
 /* ---- kicks ---- */
 
 static int kick_wakeup(wait_queue_entry_t *wait, unsigned int mode, int sync, void *key)
@@ -85,7 +78,7 @@ static int kick_wakeup(wait_queue_entry_t *wait, unsigned int mode, int sync, vo
 
 	if (key && !(key_to_poll(key) & EPOLLIN))
 		return 0;
-	vhostio_kick_queue(vq->dev, vq->index);
+	vhostio_kick_vq(vq);
 	return 0;
 }
 
@@ -119,7 +112,7 @@ int vhostio_vq_set_kick(struct vhostio_vq *vq, struct file *kick)
 	init_poll_funcptr(&vq->pt, kick_queue_proc);
 	mask = vfs_poll(kick, &vq->pt);
 	if (mask & EPOLLIN)
-		vhostio_kick_queue(vq->dev, vq->index);
+		vhostio_kick_vq(vq);
 	return 0;
 }
 
@@ -244,7 +237,7 @@ void vhostio_cmd_done(struct vhostio_scsi_cmd *cmd)
 
 	rcu_read_lock();
 	llist_add(&cmd->done, &vq->done);
-	vhostio_kick_queue(vq->dev, vq->index);
+	vhostio_kick_vq(vq);
 	rcu_read_unlock();
 }
 
@@ -256,6 +249,10 @@ void vhostio_cmd_done(struct vhostio_scsi_cmd *cmd)
  */
 struct vhostio_orphan {
 	struct llist_node node;
+	/* A TMF answer waiting on the control queue for the I/O queues'. */
+	struct list_head wait;
+	u64 ticket;
+	u8 response;
 	u16 head;
 	bool tmf;
 	struct vhostio_tmf_group *group;
@@ -283,23 +280,24 @@ static void group_put(struct vhostio_vq *vq, struct vhostio_tmf_group *g);
 
 /* ---- the SCSI commands LIO holds ---- */
 
-static void track_cmd(struct vhostio_dev *dev, struct vhostio_scsi_cmd *cmd)
+/* Per queue: the queues' workers do not share a lock for it. */
+static void track_cmd(struct vhostio_vq *vq, struct vhostio_scsi_cmd *cmd)
 {
 	unsigned long flags;
 
-	spin_lock_irqsave(&dev->cmds_lock, flags);
-	list_add_tail(&cmd->node, &dev->cmds);
-	spin_unlock_irqrestore(&dev->cmds_lock, flags);
+	spin_lock_irqsave(&vq->cmds_lock, flags);
+	list_add_tail(&cmd->node, &vq->cmds);
+	spin_unlock_irqrestore(&vq->cmds_lock, flags);
 }
 
 /* Also for a command never tracked (its node points to itself). */
-static void untrack_cmd(struct vhostio_dev *dev, struct vhostio_scsi_cmd *cmd)
+static void untrack_cmd(struct vhostio_scsi_cmd *cmd)
 {
 	unsigned long flags;
 
-	spin_lock_irqsave(&dev->cmds_lock, flags);
+	spin_lock_irqsave(&cmd->vq->cmds_lock, flags);
 	list_del_init(&cmd->node);
-	spin_unlock_irqrestore(&dev->cmds_lock, flags);
+	spin_unlock_irqrestore(&cmd->vq->cmds_lock, flags);
 }
 
 void vhostio_cmd_aborted(struct vhostio_scsi_cmd *cmd)
@@ -307,7 +305,7 @@ void vhostio_cmd_aborted(struct vhostio_scsi_cmd *cmd)
 	struct vhostio_vq *vq = cmd->vq;
 	struct vhostio_orphan *o = cmd->orphan;
 
-	untrack_cmd(vq->dev, cmd);
+	untrack_cmd(cmd);
 	o->tmf = cmd->tmf;
 	o->group = cmd->group;
 	o->sgl = cmd->sgl;
@@ -318,24 +316,26 @@ void vhostio_cmd_aborted(struct vhostio_scsi_cmd *cmd)
 	cmd->bounce = 0;
 	rcu_read_lock();
 	llist_add(&o->node, &vq->aborted);
-	vhostio_kick_queue(vq->dev, vq->index);
+	vhostio_kick_vq(vq);
 	rcu_read_unlock();
 }
 
 /* ---- bounce memory ---- */
 
-/* Account 'bytes' of bounce buffer to the device, unless it is at its bound. */
+/* Account 'bytes' of bounce buffer to the device, unless it is at its
+ * bound (shared by the device's workers: one atomic add when it fits). */
 static bool bounce_reserve(struct vhostio_dev *dev, u32 bytes)
 {
-	size_t cap = (size_t)READ_ONCE(vhostio_max_bounce_mb) << 20;
+	long cap = (long)READ_ONCE(vhostio_max_bounce_mb) << 20;
+	long now = atomic_long_add_return(bytes, &dev->bounce_bytes);
 
-	if (cap && dev->bounce_bytes && dev->bounce_bytes + bytes > cap) {
+	if (cap && now > cap && now != bytes) {
+		atomic_long_sub(bytes, &dev->bounce_bytes);
 		atomic64_inc(&vhostio_bounce_full);
 		return false;
 	}
-	dev->bounce_bytes += bytes;
-	if (dev->bounce_bytes > READ_ONCE(vhostio_bounce_peak))
-		WRITE_ONCE(vhostio_bounce_peak, dev->bounce_bytes); /* racy across devices: a statistic */
+	if (now > READ_ONCE(vhostio_bounce_peak))
+		WRITE_ONCE(vhostio_bounce_peak, now); /* racy: a statistic */
 	return true;
 }
 
@@ -343,7 +343,70 @@ static void bounce_free(struct vhostio_dev *dev, struct scatterlist *sgl, unsign
 {
 	if (sgl)
 		target_free_sgl(sgl, nents);
-	dev->bounce_bytes -= bytes;
+	if (bytes)
+		atomic_long_sub(bytes, &dev->bounce_bytes);
+}
+
+static void inflight_put(struct vhostio_dev *dev)
+{
+	if (atomic_dec_and_test(&dev->inflight))
+		wake_up(&dev->inflight_wait);
+}
+
+/*
+ * A TMF's answer goes into the control queue only once every other worker
+ * has had a pass that began after LIO finished the TMF: the commands it
+ * aborted were answered on their own queues before, and the guest never
+ * sees a TMF done while the answers to what it aborted are still to come
+ * (and their tags, which it may reuse, still held).  The control queue's
+ * worker answers at the end of its own pass, after its other queues.
+ * Takes o (an orphan with the TMF's head and segments).
+ */
+static void tmf_answer(struct vhostio_vq *vq, struct vhostio_orphan *o, u8 response)
+{
+	struct vhostio_dev *dev = vq->dev;
+
+	if (!vq->running) {
+		kfree(o);
+		return;
+	}
+	o->response = response;
+	o->ticket = dev->tmf_ticket + 1;
+	/* Before the ticket: a pass that reads it reads the lists after. */
+	smp_wmb();
+	WRITE_ONCE(dev->tmf_ticket, o->ticket);
+	atomic_inc(&dev->inflight);
+	list_add_tail(&o->wait, &vq->tmf_wait);
+	WRITE_ONCE(dev->tmf_waiting, true);
+	smp_mb();
+	vhostio_workers_flush(dev, rcu_dereference_protected(vq->worker, 1));
+}
+
+void vhostio_answer_tmfs(struct vhostio_vq *vq)
+{
+	struct vhostio_worker *self = rcu_dereference_protected(vq->worker, 1);
+	struct vhostio_dev *dev = vq->dev;
+	struct vhostio_orphan *o, *next;
+	bool answered = false;
+
+	list_for_each_entry_safe(o, next, &vq->tmf_wait, wait) {
+		if (vq->running && !vhostio_workers_flushed(dev, self, o->ticket))
+			break;
+		list_del(&o->wait);
+		if (vq->running) {
+			struct virtio_scsi_ctrl_tmf_resp r = { .response = o->response };
+
+			vhostio_push(vq, o->head, o->in, o->nin,
+				     vhostio_copy_out(o->in, o->nin, &r, sizeof(r)));
+			answered = true;
+		}
+		kfree(o);
+		inflight_put(dev);
+	}
+	if (list_empty(&vq->tmf_wait))
+		WRITE_ONCE(dev->tmf_waiting, false);
+	if (answered)
+		vhostio_signal_guest(vq);
 }
 
 static void answer_orphan(struct vhostio_vq *vq, struct vhostio_orphan *o)
@@ -353,32 +416,30 @@ static void answer_orphan(struct vhostio_vq *vq, struct vhostio_orphan *o)
 	 * aborted what the TMF was after: its function is done.  A group's
 	 * ABORT TASK has no head of its own; the group answers.
 	 */
+	bounce_free(vq->dev, o->sgl, o->sgl_nents, o->bounce);
 	if (o->group) {
 		group_put(vq, o->group);
-	} else if (vq->running && o->tmf) {
-		struct virtio_scsi_ctrl_tmf_resp r = { .response = VIRTIO_SCSI_S_FUNCTION_SUCCEEDED };
-
-		reply(vq, o->head, o->in, o->nin, &r, sizeof(r));
-	} else if (vq->running) {
-		respond(vq, o->head, o->in, o->nin, VIRTIO_SCSI_S_ABORTED);
+		kfree(o);
+	} else if (o->tmf) {
+		tmf_answer(vq, o, VIRTIO_SCSI_S_FUNCTION_SUCCEEDED);
+	} else {
+		if (vq->running)
+			respond(vq, o->head, o->in, o->nin, VIRTIO_SCSI_S_ABORTED);
+		kfree(o);
 	}
-	bounce_free(vq->dev, o->sgl, o->sgl_nents, o->bounce);
-	kfree(o);
-	if (atomic_dec_and_test(&vq->dev->inflight))
-		wake_up(&vq->dev->inflight_wait);
+	inflight_put(vq->dev);
 }
 
 static void release_cmd(struct vhostio_dev *dev, struct vhostio_scsi_cmd *cmd)
 {
-	untrack_cmd(dev, cmd);
+	untrack_cmd(cmd);
 	bounce_free(dev, cmd->sgl, cmd->sgl_nents, cmd->bounce);
 	cmd->sgl = NULL;
 	cmd->bounce = 0;
 	kfree(cmd->orphan);
 	cmd->orphan = NULL;
 	transport_generic_free_cmd(&cmd->se_cmd, 0);
-	if (atomic_dec_and_test(&dev->inflight))
-		wake_up(&dev->inflight_wait);
+	inflight_put(dev);
 }
 
 static u8 tmf_response(u8 tmr)
@@ -401,12 +462,12 @@ static u8 tmf_response(u8 tmr)
 
 static void complete_tmf(struct vhostio_vq *vq, struct vhostio_scsi_cmd *cmd)
 {
-	struct virtio_scsi_ctrl_tmf_resp r = {
-		.response = tmf_response(cmd->se_cmd.se_tmr_req->response),
-	};
+	u8 response = tmf_response(cmd->se_cmd.se_tmr_req->response);
+	struct vhostio_orphan *o = cmd->orphan;
 
-	reply(vq, cmd->head, cmd->orphan->in, cmd->orphan->nin, &r, sizeof(r));
+	cmd->orphan = NULL;
 	release_cmd(vq->dev, cmd);
+	tmf_answer(vq, o, response);
 }
 
 static void complete_cmd(struct vhostio_vq *vq, struct vhostio_scsi_cmd *cmd)
@@ -609,12 +670,11 @@ static void handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
 			    task_attr(vreq.task_attr), dir, TARGET_SCF_ACK_KREF) < 0) {
 		/* The session is going away. */
 		cmd_put_unused(se_sess, cmd);
-		if (atomic_dec_and_test(&dev->inflight))
-			wake_up(&dev->inflight_wait);
+		inflight_put(dev);
 		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_ABORTED);
 		return;
 	}
-	track_cmd(dev, cmd);
+	track_cmd(vq, cmd);
 	/* A refusal here is answered through queue_status, like any other. */
 	if (target_submit_prep(&cmd->se_cmd, vreq.cdb, cmd->sgl, cmd->sgl_nents, NULL, 0, NULL, 0,
 			       GFP_KERNEL))
@@ -657,16 +717,11 @@ static void group_fail(struct vhostio_tmf_group *g, u8 response)
 /* The last ABORT TASK is answered: answer the guest's TMF. */
 static void group_put(struct vhostio_vq *vq, struct vhostio_tmf_group *g)
 {
-	struct virtio_scsi_ctrl_tmf_resp r = { .response = g->response };
-
 	if (!atomic_dec_and_test(&g->pending))
 		return;
-	if (vq->running)
-		reply(vq, g->reply->head, g->reply->in, g->reply->nin, &r, sizeof(r));
-	kfree(g->reply);
+	tmf_answer(vq, g->reply, g->response);
 	kfree(g);
-	if (atomic_dec_and_test(&vq->dev->inflight))
-		wake_up(&vq->dev->inflight_wait);
+	inflight_put(vq->dev);
 }
 
 /* One of a group's ABORT TASKs answered by LIO (also with the ring gone). */
@@ -712,19 +767,26 @@ static unsigned int find_victims(struct vhostio_dev *dev, struct se_session *se_
 {
 	struct vhostio_scsi_cmd *cmd;
 	unsigned long flags;
-	unsigned int n = 0;
+	unsigned int i, n = 0;
 
-	spin_lock_irqsave(&dev->cmds_lock, flags);
-	list_for_each_entry(cmd, &dev->cmds, node) {
-		if (n == max)
-			break;
-		if (cmd->se_cmd.se_sess != se_sess || (!all_luns && cmd->se_cmd.orig_fe_lun != lun))
+	for (i = VHOSTIO_VQ_IO; i < VHOSTIO_MAX_VQS && n < max; i++) {
+		struct vhostio_vq *vq = dev->vqs[i];
+
+		if (!vq)
 			continue;
-		v[n].tag = cmd->se_cmd.tag;
-		v[n].lun = cmd->se_cmd.orig_fe_lun;
-		n++;
+		spin_lock_irqsave(&vq->cmds_lock, flags);
+		list_for_each_entry(cmd, &vq->cmds, node) {
+			if (n == max)
+				break;
+			if (cmd->se_cmd.se_sess != se_sess ||
+			    (!all_luns && cmd->se_cmd.orig_fe_lun != lun))
+				continue;
+			v[n].tag = cmd->se_cmd.tag;
+			v[n].lun = cmd->se_cmd.orig_fe_lun;
+			n++;
+		}
+		spin_unlock_irqrestore(&vq->cmds_lock, flags);
 	}
-	spin_unlock_irqrestore(&dev->cmds_lock, flags);
 	return n;
 }
 
@@ -800,20 +862,27 @@ static void tmf_query(struct vhostio_vq *vq, struct vhio_vq_req *req, struct se_
 	struct vhostio_scsi_cmd *cmd;
 	unsigned long flags;
 	bool found = false;
+	unsigned int i;
 
 	if (!lun_exists(se_sess, lun)) {
 		tmf_reply(vq, req, VIRTIO_SCSI_S_INCORRECT_LUN);
 		return;
 	}
-	spin_lock_irqsave(&dev->cmds_lock, flags);
-	list_for_each_entry(cmd, &dev->cmds, node) {
-		if (cmd->se_cmd.se_sess == se_sess && cmd->se_cmd.orig_fe_lun == lun &&
-		    (any || cmd->se_cmd.tag == tag)) {
-			found = true;
-			break;
+	for (i = VHOSTIO_VQ_IO; i < VHOSTIO_MAX_VQS && !found; i++) {
+		struct vhostio_vq *ivq = dev->vqs[i];
+
+		if (!ivq)
+			continue;
+		spin_lock_irqsave(&ivq->cmds_lock, flags);
+		list_for_each_entry(cmd, &ivq->cmds, node) {
+			if (cmd->se_cmd.se_sess == se_sess && cmd->se_cmd.orig_fe_lun == lun &&
+			    (any || cmd->se_cmd.tag == tag)) {
+				found = true;
+				break;
+			}
 		}
+		spin_unlock_irqrestore(&ivq->cmds_lock, flags);
 	}
-	spin_unlock_irqrestore(&dev->cmds_lock, flags);
 	/* Not found: FUNCTION COMPLETE, which is 0 (VIRTIO_SCSI_S_OK) in virtio-scsi. */
 	tmf_reply(vq, req, found ? VIRTIO_SCSI_S_FUNCTION_SUCCEEDED : VIRTIO_SCSI_S_OK);
 }
@@ -897,8 +966,7 @@ static void handle_tmf(struct vhostio_vq *vq, struct vhio_vq_req *req)
 	if (target_submit_tmr(&cmd->se_cmd, se_sess, NULL, lun, NULL, type, GFP_KERNEL,
 			      __virtio64_to_cpu(true, tmf.tag), TARGET_SCF_ACK_KREF) < 0) {
 		cmd_put_unused(se_sess, cmd);
-		if (atomic_dec_and_test(&dev->inflight))
-			wake_up(&dev->inflight_wait);
+		inflight_put(dev);
 		tmf_reply(vq, req, VIRTIO_SCSI_S_FAILURE);
 	}
 }
@@ -932,8 +1000,8 @@ static void handle_ctl(struct vhostio_vq *vq, struct vhio_vq_req *req)
 	}
 }
 
-/* Take what the guest made available, up to the budget; true if more is left. */
-static bool drain_queue(struct vhostio_vq *vq)
+/* Take what the guest made available, up to the budget. */
+static enum vhostio_queue_state drain_queue(struct vhostio_vq *vq, bool poll)
 {
 	unsigned int budget = VHOSTIO_BUDGET;
 	struct vhio_vq_req req;
@@ -941,7 +1009,7 @@ static bool drain_queue(struct vhostio_vq *vq)
 
 	for (;;) {
 		if (vhio_vq_disable_kicks(&vq->vq) < 0)
-			return false;
+			return VHOSTIO_QUEUE_IDLE;
 		for (;;) {
 			req = (struct vhio_vq_req){
 				.out = vq->out, .out_max = VHOSTIO_MAX_SEGS,
@@ -962,25 +1030,31 @@ static bool drain_queue(struct vhostio_vq *vq)
 			}
 			if (!--budget) {
 				vhostio_signal_guest(vq);
-				return true;
+				return VHOSTIO_QUEUE_MORE;
 			}
 		}
 		if (ret == -EIO) {
 			pr_err_ratelimited("vq %u: broken (%s): no further requests are taken from it\n",
 					   vq->index, vhio_vq_strerror(vq->vq.broken_reason));
-			return false;
+			return VHOSTIO_QUEUE_IDLE;
 		}
-		/* Empty: ask for kicks, and look once more for what raced it. */
+		/* Empty.  Polled: kicks stay off, the worker looks again. */
+		if (poll) {
+			vhostio_signal_guest(vq);
+			return VHOSTIO_QUEUE_POLL;
+		}
+		/* Ask for kicks, and look once more for what raced it. */
 		if (vhio_vq_enable_kicks(&vq->vq) != 1)
 			break;
 	}
 	vhostio_signal_guest(vq);
-	return false;
+	return VHOSTIO_QUEUE_IDLE;
 }
 
-static void handle_queue(struct vhostio_vq *vq)
+enum vhostio_queue_state vhostio_handle_queue(struct vhostio_vq *vq, bool poll)
 {
 	struct llist_node *done = llist_reverse_order(llist_del_all(&vq->done));
+	enum vhostio_queue_state st = VHOSTIO_QUEUE_IDLE;
 	struct vhostio_scsi_cmd *cmd, *next;
 	bool completed = false;
 
@@ -1008,8 +1082,8 @@ static void handle_queue(struct vhostio_vq *vq)
 	if (vq_ready(vq)) {
 		if (vq->index == VHOSTIO_VQ_EVT)
 			vhostio_deliver_events(vq); /* buffers wait there for events */
-		else if (drain_queue(vq))
-			vhostio_kick_queue(vq->dev, vq->index);
+		else
+			st = drain_queue(vq, poll);
 	}
 	/* However it broke (a pop, a push, a notification write): tell the owner once. */
 	if (vq->running && vhio_vq_broken(&vq->vq) && !vq->err_told) {
@@ -1017,60 +1091,7 @@ static void handle_queue(struct vhostio_vq *vq)
 		if (vq->err)
 			eventfd_signal(vq->err, 1);
 	}
-}
-
-static int worker_fn(void *data)
-{
-	struct vhostio_dev *dev = data;
-	unsigned int i;
-
-	kthread_use_mm(dev->owner_mm);
-	for (;;) {
-		wait_event_interruptible(dev->worker_wait, kthread_should_stop() ||
-					 !bitmap_empty(dev->work_bits, VHOSTIO_MAX_VQS));
-		/* Stopped only once every command is answered: what is left is
-		 * kicks, which a guest can keep sending. */
-		if (kthread_should_stop())
-			break;
-		mutex_lock(&dev->lock);
-		for_each_set_bit(i, dev->work_bits, VHOSTIO_MAX_VQS) {
-			clear_bit(i, dev->work_bits);
-			if (dev->vqs[i])
-				handle_queue(dev->vqs[i]);
-		}
-		vhostio_log_signal(dev);
-		mutex_unlock(&dev->lock);
-		cond_resched();
-	}
-	kthread_unuse_mm(dev->owner_mm);
-	return 0;
-}
-
-/* As stock's: "vhost-<owner pid>", in the owner's cgroups (its memory and
- * CPU accounting cover the bounce buffers and the work done for it). */
-int vhostio_worker_start(struct vhostio_dev *dev)
-{
-	struct task_struct *t = kthread_create(worker_fn, dev, "vhost-%d", current->pid);
-	int ret;
-
-	if (IS_ERR(t))
-		return PTR_ERR(t);
-	ret = cgroup_attach_task_all(current, t);
-	if (ret) {
-		kthread_stop(t);
-		return ret;
-	}
-	dev->worker = t;
-	wake_up_process(t);
-	return 0;
-}
-
-void vhostio_worker_stop(struct vhostio_dev *dev)
-{
-	if (dev->worker) {
-		kthread_stop(dev->worker);
-		dev->worker = NULL;
-	}
+	return st;
 }
 
 void vhostio_wait_inflight(struct vhostio_dev *dev)

@@ -11,7 +11,8 @@
  * destination.  (Stock 6.1 logs only the used ring: data-in written
  * during migration is lost on the destination.)
  *
- * Runs in the worker (dev->lock held, in the owner's mm), as the writes do.
+ * Runs in the workers (dev->lock held for reading, in the owner's mm), as
+ * the writes do; bits are set atomically, so workers log in parallel.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -109,7 +110,8 @@ static int log_gpa(struct vhostio_dev *dev, u64 gpa, u64 len)
 		kunmap_local(kaddr);
 		unpin_user_pages_dirty_lock(&page, 1, true);
 	}
-	dev->logged = true;
+	if (!READ_ONCE(dev->logged))
+		WRITE_ONCE(dev->logged, true);
 	return 0;
 }
 
@@ -175,10 +177,10 @@ void vhostio_log_used(struct vhostio_vq *vq, u64 uaddr, size_t len)
 		log_failed(vq, ret);
 }
 
-/* After a worker pass: tell the owner's log eventfd that bits were set. */
+/* After a worker pass: tell the owner's log eventfd that bits were set
+ * (by this worker or another: one of them tells it). */
 void vhostio_log_signal(struct vhostio_dev *dev)
 {
-	if (dev->logged && dev->log_ctx)
+	if (READ_ONCE(dev->logged) && xchg(&dev->logged, false) && dev->log_ctx)
 		eventfd_signal(dev->log_ctx, 1);
-	dev->logged = false;
 }

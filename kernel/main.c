@@ -7,7 +7,7 @@
  *
  * Here: ownership, features, the memory table, the rings' configuration
  * and endpoints (a device bound to the TPGs of one WWN); the virtqueues
- * and the command path are in io.c.
+ * and the command path are in io.c, the threads serving them in worker.c.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -50,12 +50,10 @@ static int vhostio_open(struct inode *inode, struct file *f)
 	if (!vs)
 		return -ENOMEM;
 	mutex_init(&vs->ioctl_lock);
-	mutex_init(&vs->lock);
-	init_waitqueue_head(&vs->worker_wait);
+	init_rwsem(&vs->lock);
 	init_waitqueue_head(&vs->inflight_wait);
 	atomic_set(&vs->inflight, 0);
-	spin_lock_init(&vs->cmds_lock);
-	INIT_LIST_HEAD(&vs->cmds);
+	atomic_long_set(&vs->bounce_bytes, 0);
 	init_llist_head(&vs->evt_new);
 	INIT_LIST_HEAD(&vs->evt_pending);
 	atomic_set(&vs->evt_count, 0);
@@ -70,9 +68,9 @@ static int vhostio_open(struct inode *inode, struct file *f)
 static void quiesce(struct vhostio_dev *vs)
 {
 	vs->endpoint_set = false;
-	mutex_unlock(&vs->lock);
+	up_write(&vs->lock);
 	vhostio_wait_inflight(vs);
-	mutex_lock(&vs->lock);
+	down_write(&vs->lock);
 }
 
 /* Release every TPG the endpoint holds.  Caller holds vs->lock. */
@@ -118,13 +116,13 @@ static int vhostio_release(struct inode *inode, struct file *f)
 	struct vhostio_dev *vs = f->private_data;
 
 	mutex_lock(&vs->ioctl_lock);
-	mutex_lock(&vs->lock);
+	down_write(&vs->lock);
 	quiesce(vs);
 	endpoint_clear(vs);
-	mutex_unlock(&vs->lock);
-	vhostio_worker_stop(vs);
-	/* LIO's last vhostio_cmd_done() may still be kicking a queue. */
-	synchronize_rcu();
+	up_write(&vs->lock);
+	/* After a grace period: LIO's last vhostio_cmd_done() may still be
+	 * kicking a queue. */
+	vhostio_workers_stop(vs);
 	free_vqs(vs);
 	mutex_unlock(&vs->ioctl_lock);
 	if (vs->owner_mm)
@@ -148,7 +146,7 @@ static long set_owner(struct vhostio_dev *vs)
 	vs->owner_mm = get_task_mm(current);
 	if (!vs->owner_mm)
 		return -EINVAL;
-	ret = vhostio_worker_start(vs);
+	ret = vhostio_workers_init(vs);
 	if (ret) {
 		mmput(vs->owner_mm);
 		vs->owner_mm = NULL;
@@ -160,14 +158,14 @@ static long reset_owner(struct vhostio_dev *vs)
 {
 	quiesce(vs);
 	endpoint_clear(vs);
-	mutex_unlock(&vs->lock);
-	vhostio_worker_stop(vs);
-	synchronize_rcu();
-	mutex_lock(&vs->lock);
+	up_write(&vs->lock);
+	vhostio_workers_stop(vs);
+	down_write(&vs->lock);
 	free_vqs(vs);
 	mmput(vs->owner_mm);
 	vs->owner_mm = NULL;
 	vs->features = 0;
+	vs->user_workers = false;
 	return 0;
 }
 
@@ -264,7 +262,7 @@ out:
 	return ret;
 }
 
-static struct vhostio_vq *get_vq(struct vhostio_dev *vs, unsigned int index)
+struct vhostio_vq *vhostio_get_vq(struct vhostio_dev *vs, unsigned int index)
 {
 	struct vhostio_vq *vq;
 
@@ -288,7 +286,12 @@ static struct vhostio_vq *get_vq(struct vhostio_dev *vs, unsigned int index)
 	vq->index = index;
 	init_llist_head(&vq->done);
 	init_llist_head(&vq->aborted);
-	vs->vqs[index] = vq;
+	spin_lock_init(&vq->cmds_lock);
+	INIT_LIST_HEAD(&vq->cmds);
+	INIT_LIST_HEAD(&vq->tmf_wait);
+	vhostio_worker_attach_default(vq);
+	/* Complete before the fabric's event path can see it. */
+	smp_store_release(&vs->vqs[index], vq);
 	return vq;
 }
 
@@ -318,8 +321,8 @@ static bool log_covers_ring(struct vhostio_dev *vs, struct vhostio_vq *vq,
 }
 
 /* The per-ring ioctls.  A ring is reconfigured only while it is stopped:
- * the worker is out (it runs under vs->lock), and a running engine is
- * stopped first, keeping its position. */
+ * the workers are out (a pass holds vs->lock for reading), and a running
+ * engine is stopped first, keeping its position. */
 static long vring_ioctl(struct vhostio_dev *vs, unsigned int cmd, void __user *argp)
 {
 	struct vhost_vring_state st;
@@ -334,7 +337,7 @@ static long vring_ioctl(struct vhostio_dev *vs, unsigned int cmd, void __user *a
 	case VHOST_GET_VRING_BASE:
 		if (copy_from_user(&st, argp, sizeof(st)))
 			return -EFAULT;
-		vq = get_vq(vs, st.index);
+		vq = vhostio_get_vq(vs, st.index);
 		if (IS_ERR(vq))
 			return PTR_ERR(vq);
 		if (cmd == VHOST_GET_VRING_BASE) {
@@ -364,7 +367,7 @@ static long vring_ioctl(struct vhostio_dev *vs, unsigned int cmd, void __user *a
 	case VHOST_SET_VRING_ADDR:
 		if (copy_from_user(&addr, argp, sizeof(addr)))
 			return -EFAULT;
-		vq = get_vq(vs, addr.index);
+		vq = vhostio_get_vq(vs, addr.index);
 		if (IS_ERR(vq))
 			return PTR_ERR(vq);
 		if (addr.flags & ~(1U << VHOST_VRING_F_LOG))
@@ -390,7 +393,7 @@ static long vring_ioctl(struct vhostio_dev *vs, unsigned int cmd, void __user *a
 	case VHOST_SET_VRING_ERR:
 		if (copy_from_user(&vf, argp, sizeof(vf)))
 			return -EFAULT;
-		vq = get_vq(vs, vf.index);
+		vq = vhostio_get_vq(vs, vf.index);
 		if (IS_ERR(vq))
 			return PTR_ERR(vq);
 		if (cmd == VHOST_SET_VRING_CALL || cmd == VHOST_SET_VRING_ERR) {
@@ -413,7 +416,10 @@ static long vring_ioctl(struct vhostio_dev *vs, unsigned int cmd, void __user *a
 			if (IS_ERR(kick))
 				return PTR_ERR(kick);
 		}
-		return vhostio_vq_set_kick(vq, kick);
+		vhostio_vq_set_kick(vq, kick);
+		if (kick)
+			vhostio_worker_auto(vq);
+		return 0;
 	}
 	return -ENOTTY;
 }
@@ -521,7 +527,7 @@ static long vhostio_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 		return copy_to_user(argp, &abi, sizeof(abi)) ? -EFAULT : 0;
 
 	mutex_lock(&vs->ioctl_lock);
-	mutex_lock(&vs->lock);
+	down_write(&vs->lock);
 	if (cmd == VHOST_SET_OWNER) {
 		ret = set_owner(vs);
 		goto out;
@@ -561,12 +567,20 @@ static long vhostio_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 	case VHOST_SET_LOG_FD:
 		ret = set_log_fd(vs, argp);
 		break;
+	case VHOSTIO_NEW_WORKER:
+	case VHOSTIO_FREE_WORKER:
+	case VHOSTIO_ATTACH_VRING_WORKER:
+	case VHOSTIO_GET_VRING_WORKER:
+		ret = vhostio_worker_ioctl(vs, cmd, argp);
+		break;
 	default:
 		ret = vring_ioctl(vs, cmd, argp);
 		break;
 	}
 out:
-	mutex_unlock(&vs->lock);
+	up_write(&vs->lock);
+	/* Workers freed or left without rings stop now, the lock dropped. */
+	vhostio_workers_reap(vs);
 	mutex_unlock(&vs->ioctl_lock);
 	return ret;
 }

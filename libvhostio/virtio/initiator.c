@@ -219,6 +219,65 @@ static int post_event_bufs(struct vhostio_initiator *ini, struct virtio_scsi_eve
 	return 0;
 }
 
+/* The worker ioctls of Linux 6.5 (<linux/vhost.h> there; Debian 12's headers are 6.1's). */
+struct ini_worker_state {
+	unsigned int worker_id;
+};
+struct ini_vring_worker {
+	unsigned int index;
+	unsigned int worker_id;
+};
+#define INI_NEW_WORKER _IOR(VHOST_VIRTIO, 0x8, struct ini_worker_state)
+#define INI_ATTACH_VRING_WORKER _IOW(VHOST_VIRTIO, 0x15, struct ini_vring_worker)
+#define INI_GET_VRING_WORKER _IOWR(VHOST_VIRTIO, 0x16, struct ini_vring_worker)
+
+/*
+ * Before the rings are set up, as QEMU >= 8.2 does for worker_per_virtqueue.
+ * SHARED attaches the request queues to the worker the control queue has
+ * (the device's first): on vhostio's fabric in per_vq mode that is how a
+ * program asks for one thread.
+ */
+static int setup_workers(struct vhostio_initiator *ini, int32_t workers)
+{
+	struct ini_vring_worker vw = { .index = VQ_CTRL };
+	int ret;
+
+	if (workers == VHOSTIO_INITIATOR_WORKERS_DEFAULT)
+		return 0;
+	if (ioctl(ini->fd, INI_GET_VRING_WORKER, &vw) < 0) {
+		ret = -errno;
+		if (ret == -ENOTTY) {
+			vhostio_log(VHOSTIO_LOG_ERROR, "initiator: the device has no worker ioctls (stock vhost_scsi before Linux 6.5)");
+			return -EOPNOTSUPP;
+		}
+		vhostio_log(VHOSTIO_LOG_ERROR, "initiator: VHOST_GET_VRING_WORKER: %s", strerror(-ret));
+		return ret;
+	}
+	unsigned int shared = vw.worker_id;
+	unsigned int nnew = workers == VHOSTIO_INITIATOR_WORKERS_PER_QUEUE ? ini->nq
+			    : workers > 0 ? (unsigned int)workers : 0;
+	unsigned int *ids = calloc(nnew ? nnew : 1, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < nnew; i++) {
+		struct ini_worker_state ws = { 0 };
+		if ((ret = VIOCTL(ini, INI_NEW_WORKER, -1, &ws)))
+			goto out;
+		ids[i] = ws.worker_id;
+	}
+	for (uint32_t q = 0; q < ini->nq; q++) {
+		vw.index = VQ_REQ0 + q;
+		vw.worker_id = nnew ? ids[q % nnew] : shared;
+		if ((ret = VIOCTL(ini, INI_ATTACH_VRING_WORKER, (int)vw.index, &vw)))
+			goto out;
+	}
+	vhostio_log(VHOSTIO_LOG_DEBUG, "initiator: %u request queue(s) on %u worker(s)", ini->nq, nnew ? nnew : 1);
+	ret = 0;
+out:
+	free(ids);
+	return ret;
+}
+
 static size_t overhead(uint32_t nq, uint16_t qsize)
 {
 	size_t pg = ARENA_PAGE;
@@ -241,6 +300,8 @@ int vhostio_initiator_open(struct vhostio_initiator **inip, const struct vhostio
 	uint32_t nq = o.num_queues ? o.num_queues : 1;
 	uint32_t qsize = o.queue_size ? o.queue_size : 128;
 	uint64_t arena_size = o.arena_size ? o.arena_size : 64ull << 20;
+	if (o.workers < VHOSTIO_INITIATOR_WORKERS_PER_QUEUE || o.workers > (int32_t)nq)
+		return -EINVAL;
 	if (nq > 65535 - VQ_REQ0 || qsize > 32768 || (qsize & (qsize - 1)) || arena_size > SIZE_MAX / 2)
 		return -EINVAL;
 
@@ -302,6 +363,8 @@ int vhostio_initiator_open(struct vhostio_initiator **inip, const struct vhostio
 	mem->regions[0].userspace_addr = (uint64_t)(uintptr_t)ini->arena.base;
 	mem->regions[0].memory_size = ini->arena.size;
 	if ((ret = VIOCTL(ini, VHOST_SET_MEM_TABLE, -1, mem)))
+		goto fail;
+	if ((ret = setup_workers(ini, o.workers)))
 		goto fail;
 
 	for (uint32_t i = 0; i < nq + VQ_REQ0; i++) {

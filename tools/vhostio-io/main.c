@@ -69,6 +69,7 @@ static void usage(FILE *f)
 	      "run options:\n"
 	      "  --rw read|write|randread|randwrite|verify|randverify   (default read)\n"
 	      "  --bs SIZE --qd N --queues N --queue-size N\n"
+	      "  --workers per-vq|shared|N   kernel threads for the queues (6.5 worker ioctls)\n"
 	      "  --runtime SECONDS | --ios COUNT   (default: one pass over the working set)\n"
 	      "  --size BYTES --offset BYTES --seed N --generation N --passes N --check\n"
 	      "  --tmf-after MS [--tmf TMF[,TMF...]]   sent in turn (up to 4; default lun-reset)\n"
@@ -85,7 +86,7 @@ static int parse_options(struct config *cfg, int argc, char **argv)
 	enum {
 		O_WWPN = 256, O_TPGT, O_LUN, O_DEVICE, O_JSON, O_TIMEOUT, O_RW, O_BS, O_QD, O_QUEUES, O_QSIZE,
 		O_RUNTIME, O_IOS, O_SIZE, O_OFFSET, O_SEED, O_GEN, O_PASSES, O_CHECK, O_RESET, O_HANG,
-		O_COUNT, O_NEXUS, O_BACKSTORE, O_FMASK, O_TMF_AFTER, O_TMF,
+		O_COUNT, O_NEXUS, O_BACKSTORE, O_FMASK, O_TMF_AFTER, O_TMF, O_WORKERS,
 	};
 	static const struct option opts[] = {
 		{ "wwpn", required_argument, NULL, O_WWPN },
@@ -99,6 +100,7 @@ static int parse_options(struct config *cfg, int argc, char **argv)
 		{ "qd", required_argument, NULL, O_QD },
 		{ "queues", required_argument, NULL, O_QUEUES },
 		{ "queue-size", required_argument, NULL, O_QSIZE },
+		{ "workers", required_argument, NULL, O_WORKERS },
 		{ "runtime", required_argument, NULL, O_RUNTIME },
 		{ "ios", required_argument, NULL, O_IOS },
 		{ "size", required_argument, NULL, O_SIZE },
@@ -143,6 +145,14 @@ static int parse_options(struct config *cfg, int argc, char **argv)
 		case O_BS: cfg->bs = (uint32_t)size_arg("--bs", optarg, 512, 128u << 20); break;
 		case O_QD: cfg->qd = (uint32_t)size_arg("--qd", optarg, 1, 4096); break;
 		case O_QUEUES: cfg->queues = (uint32_t)size_arg("--queues", optarg, 1, 128); break;
+		case O_WORKERS:
+			if (!strcmp(optarg, "per-vq"))
+				cfg->workers = VHOSTIO_INITIATOR_WORKERS_PER_QUEUE;
+			else if (!strcmp(optarg, "shared"))
+				cfg->workers = VHOSTIO_INITIATOR_WORKERS_SHARED;
+			else
+				cfg->workers = (int32_t)size_arg("--workers", optarg, 1, 128);
+			break;
 		case O_QSIZE: cfg->queue_size = (uint32_t)size_arg("--queue-size", optarg, 1, 32768); break;
 		case O_RUNTIME: {
 			char *end;

@@ -66,6 +66,8 @@ void ini_open(struct vio *v, uint32_t queues, uint32_t queue_size, uint64_t aren
 		.queue_size = queue_size,
 		.arena_size = arena,
 		.features_mask = cfg->features_mask,
+		/* N workers for fewer queues: as many as there are queues. */
+		.workers = cfg->workers > (int32_t)queues ? (int32_t)queues : cfg->workers,
 	};
 	int r = vhostio_initiator_open(&v->ini, &o);
 	if (r < 0)

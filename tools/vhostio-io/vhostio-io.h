@@ -56,6 +56,7 @@ struct config {
 	int hang_ms;             /* no completion this long with I/O in flight: hang */
 	int count;               /* events to wait for */
 	uint64_t features_mask;
+	int32_t workers;         /* vhostio_initiator_opts.workers (--workers) */
 };
 
 /* One invocation: its options and, once a command opened it, the initiator. */

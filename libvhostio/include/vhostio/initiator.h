@@ -46,13 +46,25 @@ struct vhostio_initiator_opts {
 	uint32_t queue_size;      /* descriptors per queue, a power of two <= 32768; 0: 128 */
 	uint64_t arena_size;      /* bytes of I/O memory for vhostio_initiator_alloc(); 0: 64 MiB */
 	uint64_t features_mask;   /* virtio feature bits NOT to negotiate (tests) */
+	/* Appended (an older struct_size leaves it 0): which kernel threads serve the request queues, through
+	 * the worker ioctls of Linux 6.5 (and vhostio's fabric on 6.1); see
+	 * enum vhostio_initiator_workers, or N > 0: N new workers shared by
+	 * the request queues in turn. */
+	int32_t workers;
+};
+
+enum vhostio_initiator_workers {
+	VHOSTIO_INITIATOR_WORKERS_DEFAULT = 0,    /* no worker ioctl: the device's choice */
+	VHOSTIO_INITIATOR_WORKERS_SHARED = -1,    /* every queue on the device's first worker */
+	VHOSTIO_INITIATOR_WORKERS_PER_QUEUE = -2, /* a new worker per request queue */
 };
 
 /*
  * Open the device, take ownership, negotiate features (VERSION_1, and
  * EVENT_IDX, INDIRECT_DESC and the hotplug feature where offered), set up
- * the memory table and every virtqueue.  No target yet: see
- * vhostio_initiator_attach().
+ * the memory table, the workers asked for and every virtqueue.  No target
+ * yet: see vhostio_initiator_attach().  -EOPNOTSUPP: workers asked for and
+ * the device has no worker ioctls (stock vhost_scsi before 6.5).
  */
 VHOSTIO_EXPORT int vhostio_initiator_open(struct vhostio_initiator **inip,
 					  const struct vhostio_initiator_opts *opts);
