@@ -6,9 +6,10 @@
 #
 # Installs what the benchmarks need (the project's build and VM dependencies,
 # Debian's tcmu-runner as the baseline, python3-matplotlib for the plot),
-# builds a RelWithDebInfo tree in build-bench/, runs ring-bench and
-# vm-bench.sh, draws the plot and writes:
+# builds a RelWithDebInfo tree in build-bench/, runs ring-bench,
+# vm-bench.sh and fabric-bench.sh, draws the plot and writes:
 #   bench/results/ring-bench.{txt,json}  bench/results/vm-bench.{txt,json}
+#   bench/results/fabric-bench.{txt,json}
 #   doc/performance-iops-qd.png          doc/performance-results.md
 # Nothing here passes or fails on a figure.
 set -euo pipefail
@@ -49,6 +50,8 @@ build-bench/bench/ring-bench --json >"$out/ring-bench.json"
 echo "run-all: vm-bench (one VM, several minutes under TCG)" >&2
 bench/vm-bench.sh --runtime "$runtime" --json "$out/vm-bench.json" build-bench >"$out/vm-bench.txt"
 $PY bench/plot.py "$out/vm-bench.json" doc/performance-iops-qd.png >&2
+echo "run-all: fabric-bench (one VM: stock vhost_scsi vs vhostio_scsi)" >&2
+bench/fabric-bench.sh --runtime "$runtime" --json "$out/fabric-bench.json" build-bench >"$out/fabric-bench.txt"
 
 {
 	echo "# Performance results"
@@ -64,6 +67,12 @@ $PY bench/plot.py "$out/vm-bench.json" doc/performance-iops-qd.png >&2
 	echo '```'
 	echo
 	echo "![IOPS vs queue depth, 4k randread](performance-iops-qd.png)"
+	echo
+	echo "## The vhost-scsi fabric: stock vhost_scsi vs vhostio_scsi (bench/fabric-bench.sh)"
+	echo
+	echo '```'
+	cat "$out/fabric-bench.txt"
+	echo '```'
 	echo
 	echo "## The ring loop on the simulator (bench/ring-bench)"
 	echo

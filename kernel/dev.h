@@ -138,6 +138,7 @@ struct vhostio_worker {
 	unsigned long work_bits[BITS_TO_LONGS(VHOSTIO_WORK_BITS)];
 	/* Drained queues left with kicks off while it polls (worker only). */
 	unsigned long polled[BITS_TO_LONGS(VHOSTIO_MAX_VQS)];
+	u64 poll_end;                    /* local_clock() the poll window ends at; 0: none */
 	unsigned int attached;           /* queues it serves (under dev->lock) */
 	bool automatic;                  /* made for one queue in per_vq mode */
 	u64 flushed;                     /* the TMF ticket its last pass covered */

@@ -197,12 +197,15 @@ static void worker_pass(struct vhostio_worker *w)
 static void worker_poll(struct vhostio_worker *w)
 {
 	struct vhostio_dev *dev = w->dev;
-	u64 end = local_clock() + (u64)READ_ONCE(poll_us) * NSEC_PER_USEC;
 	unsigned int i;
 	bool found = false;
 
-	while (!found && !has_work(w) && !kthread_should_stop() && !need_resched() &&
-	       local_clock() < end) {
+	/* One window per idle spell: yielding the CPU does not extend it. */
+	if (!w->poll_end)
+		w->poll_end = local_clock() + (u64)READ_ONCE(poll_us) * NSEC_PER_USEC;
+	while (!found && !has_work(w) && !kthread_should_stop() && local_clock() < w->poll_end) {
+		if (need_resched())
+			return; /* the caller yields, then polls on */
 		down_read(&dev->lock);
 		for_each_set_bit(i, w->polled, VHOSTIO_MAX_VQS) {
 			struct vhostio_vq *vq = dev->vqs[i];
@@ -217,10 +220,13 @@ static void worker_poll(struct vhostio_worker *w)
 			}
 		}
 		up_read(&dev->lock);
-		if (bitmap_empty(w->polled, VHOSTIO_MAX_VQS))
+		if (bitmap_empty(w->polled, VHOSTIO_MAX_VQS)) {
+			w->poll_end = 0;
 			return;
+		}
 		cpu_relax();
 	}
+	w->poll_end = 0;
 	if (found || has_work(w))
 		return; /* the next pass drains them and polls again */
 	down_read(&dev->lock);
@@ -254,6 +260,7 @@ static int worker_fn(void *data)
 			}
 			__set_current_state(TASK_RUNNING);
 			worker_poll(w);
+			cond_resched();
 			continue;
 		}
 		__set_current_state(TASK_RUNNING);

@@ -5,9 +5,11 @@
  * parse both: their fields, order and number formats are an interface.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vhostio-io.h"
 
@@ -179,6 +181,8 @@ void print_run_report(const struct run_report *r)
 		if (tr && cfg->ntmf == 1 && cfg->tmf[0] == VHOSTIO_VIRTIO_T_TMF_LOGICAL_UNIT_RESET)
 			printf(", \"lun_reset\": {\"done\": %s, \"response\": \"%s\", \"at_ms\": %.1f, \"took_ms\": %.1f}",
 			       tr->done ? "true" : "false", tmf_response(tr), tr->at_ns / 1e6, tr->took_ns / 1e6);
+		printf(", \"cpu\": {\"process_s\": %.3f, \"workers_s\": %.3f, \"workers\": %u}", r->cpu.process_s,
+		       r->cpu.workers_s, r->cpu.workers);
 		printf(", \"hang\": %s}\n", r->hung ? "true" : "false");
 	} else {
 		printf("%s lun=%u bs=%u qd=%u queues=%u size=%" PRIu64 " offset=%" PRIu64 " lbsize=%u\n",
@@ -193,5 +197,51 @@ void print_run_report(const struct run_report *r)
 		for (uint32_t i = 0; tr && i < cfg->ntmf; i++)
 			printf("tmf %s: %s (%d) at %.1f ms, took %.1f ms\n", tmf_name(cfg->tmf[i]),
 			       tmf_response(&tr[i]), tr[i].response, tr[i].at_ns / 1e6, tr[i].took_ns / 1e6);
+		printf("cpu: process %.3fs, %u kernel worker(s) %.3fs\n", r->cpu.process_s, r->cpu.workers,
+		       r->cpu.workers_s);
 	}
+}
+
+/* utime + stime of /proc/<pid>/stat, in seconds; -1 if unreadable.  *comm gets its name. */
+static double proc_cpu(const char *pid, char *comm, size_t len)
+{
+	char path[300], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+	if (!open || !close || close < open)
+		return -1;
+	snprintf(comm, len, "%.*s", (int)(close - open - 1), open + 1);
+	/* After "(comm) ": state is field 3; utime and stime are 14 and 15. */
+	unsigned long long ut, st;
+	if (sscanf(close + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+void cpu_times_now(struct cpu_times *t)
+{
+	char want[32], comm[64];
+	snprintf(want, sizeof(want), "vhost-%d", getpid());
+	*t = (struct cpu_times){ 0 };
+	double self = proc_cpu("self", comm, sizeof(comm));
+	t->process_s = self > 0 ? self : 0;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		double c = proc_cpu(e->d_name, comm, sizeof(comm));
+		if (c >= 0 && !strcmp(comm, want)) {
+			t->workers_s += c;
+			t->workers++;
+		}
+	}
+	if (d)
+		closedir(d);
 }

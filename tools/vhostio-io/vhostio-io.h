@@ -128,6 +128,18 @@ struct tmf_result {
 };
 
 /* Everything the run's report prints besides the options. */
+/*
+ * CPU time of this process and of the kernel threads that serve its
+ * device: "vhost-<pid>", as stock vhost_scsi and vhostio's fabric name
+ * their workers (CPU per I/O of the kernel side, for benchmarks).
+ */
+struct cpu_times {
+	double process_s;
+	double workers_s;
+	unsigned workers;
+};
+void cpu_times_now(struct cpu_times *t);
+
 struct run_report {
 	const struct config *cfg;
 	uint32_t queue_size;
@@ -139,6 +151,7 @@ struct run_report {
 	uint32_t passes;          /* verify only */
 	const struct phase *total, *write, *read; /* write, read: verify only */
 	const struct tmf_result *tmf; /* cfg->ntmf of them; NULL: no TMF asked for */
+	struct cpu_times cpu;     /* used during the workload; workers: how many at its end */
 	bool hung;
 };
 

@@ -566,6 +566,8 @@ int cmd_run(struct vio *v)
 	}
 	pthread_t sig_thread = signals_start(&run);
 
+	struct cpu_times cpu0, cpu1;
+	cpu_times_now(&cpu0);
 	struct phase wr = { 0 }, rd = { 0 }, all = { 0 };
 	struct tmf_result tr[MAX_TMFS] = { 0 };
 	struct tmf_result *trp = cfg->tmf_after_ms >= 0 ? tr : NULL;
@@ -594,6 +596,7 @@ int cmd_run(struct vio *v)
 		ok = run_phase(&run, ws, &all, trp);
 	}
 
+	cpu_times_now(&cpu1);
 	char feat[256];
 	features_string(ini, feat, sizeof(feat));
 	struct run_report rep = {
@@ -609,6 +612,7 @@ int cmd_run(struct vio *v)
 		.write = &wr,
 		.read = &rd,
 		.tmf = trp,
+		.cpu = { cpu1.process_s - cpu0.process_s, cpu1.workers_s - cpu0.workers_s, cpu1.workers },
 		.hung = !ok,
 	};
 	print_run_report(&rep);

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Three claims of doc/kernel-fabric.md about vhostio's module, on the real
-# 6.1 kernel: the device's worker thread "vhost-<owner pid>" is in the
+# 6.1 kernel: the device's worker threads "vhost-<owner pid>" are in the
 # owner's cgroup (cgroup v2, a group made for the owner); a request moving
 # more than 64 MiB is answered VIRTIO_SCSI_S_OVERRUN while one of exactly
 # 64 MiB is served; VHOST_GET_VRING_BASE returns the number of requests
@@ -27,11 +27,15 @@ sh -c "echo \$\$ >$CG/vio-owner/cgroup.procs && exec '$VIO' --wwpn $VHOST_WWPN -
 owner=$!
 worker() { pgrep -x "vhost-$owner" >/dev/null; }
 check "worker vhost-$owner exists" wait_for 20 worker
-w=$(pgrep -x "vhost-$owner")
-cg_owner=$(cat /proc/$owner/cgroup) cg_worker=$(cat /proc/${w:-0}/cgroup 2>/dev/null)
-echo "   owner $owner: $cg_owner; worker ${w:-none}: $cg_worker; this shell: $(cat /proc/$$/cgroup)"
+# In per_vq mode (the default) two: the device's own and its request queue's.
+ws=$(pgrep -x "vhost-$owner" | tr '\n' ' ')
+cg_owner=$(cat /proc/$owner/cgroup) cg_workers=
+for w in $ws; do cg_workers+="$(cat /proc/$w/cgroup 2>/dev/null) "; done
+echo "   owner $owner: $cg_owner; workers ${ws:-none}: $cg_workers; this shell: $(cat /proc/$$/cgroup)"
 check "the owner is in /vio-owner" test "$cg_owner" = "0::/vio-owner"
-check "its worker thread's /proc/<tid>/cgroup is the owner's" test "$cg_worker" = "$cg_owner"
+check "two workers (the device's, the request queue's): $ws" test "$(wc -w <<<"$ws")" = 2
+check "every worker thread's /proc/<tid>/cgroup is the owner's" \
+	test "$cg_workers" = "$cg_owner $cg_owner "
 kill -TERM $owner
 wait_pid 30 $owner >/dev/null
 check "the worker is gone with its device" wait_for 10 not worker
