@@ -18,7 +18,7 @@
 set -euo pipefail
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 REPO=$(cd "$BENCH/.." && pwd -P)
-PY=/usr/bin/python3
+PY=${BENCH_PYTHON:-/usr/bin/python3} # bench/bundle.sh sets its own
 
 runtime=3 size=64 json= build=${VHOSTIO_BUILD:-} queues="1 2 4 8"
 cpus=$(nproc)
@@ -48,7 +48,7 @@ echo "fabric-bench: log in $log" >&2
 set +e
 # shellcheck disable=SC2086
 VHOSTIO_VM_APPEND=${VHOSTIO_VM_APPEND-clocksource=tsc tsc=reliable} \
-	VHOSTIO_BUILD=$build "$REPO/tests/vm/run-in-vm.sh" --timeout "$timeout" --mem 3072 --cpus "$cpus" \
+	VHOSTIO_BUILD=$build "$BASH" "$REPO/tests/vm/run-in-vm.sh" --timeout "$timeout" --mem 3072 --cpus "$cpus" \
 	"$BENCH/guest-fabric-bench.sh" "$runtime" "$size" $queues 2>&1 | tee "$log" |
 	grep --line-buffered -E '^(bench|run-in-vm):' >&2
 vmrc=${PIPESTATUS[0]}

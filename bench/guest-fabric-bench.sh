@@ -47,8 +47,15 @@ record() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$INDEX"; }
 
 # Load a fabric: stock (the kernel's vhost_scsi) or vhostio's in a mode.
 fabric_load() {
-	rmmod vhost_scsi 2>/dev/null
-	rmmod vhostio_scsi 2>/dev/null
+	local m
+	# The fabric's configfs group holds a reference on its module.
+	[ ! -d "$CFS/vhost" ] || rmdir "$CFS/vhost"
+	for m in vhost_scsi vhostio_scsi; do
+		[ ! -d /sys/module/$m ] || rmmod $m || {
+			log "cannot unload $m: refcnt $(cat /sys/module/$m/refcnt), holders: $(ls /sys/module/$m/holders)"
+			return 1
+		}
+	done
 	if [ "$1" = stock ]; then
 		modprobe vhost_scsi
 	else

@@ -25,19 +25,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-scripts/install-deps.sh
-extra=()
-for p in tcmu-runner python3-matplotlib; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || extra+=("$p")
-done
-if [ ${#extra[@]} -gt 0 ]; then
-	SUDO=
-	[ "$(id -u)" -eq 0 ] || SUDO=sudo
-	$SUDO apt-get update -q
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${extra[@]}"
-	# Debian starts tcmu-runner on install; the benchmark runs it only in the VM.
-	$SUDO systemctl disable --now tcmu-runner 2>/dev/null || true
-fi
+scripts/install-deps.sh tcmu-runner python3-matplotlib
 
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-bench -j"$(nproc)" >/dev/null

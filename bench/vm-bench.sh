@@ -17,7 +17,7 @@
 set -euo pipefail
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 REPO=$(cd "$BENCH/.." && pwd -P)
-PY=/usr/bin/python3 # not the PATH's python3: that may be a pyenv shim
+PY=${BENCH_PYTHON:-/usr/bin/python3} # not the PATH's python3: that may be a pyenv shim
 
 runtime=3 size=256 json= build=${VHOSTIO_BUILD:-}
 while [ $# -gt 0 ]; do
@@ -41,7 +41,7 @@ timeout=$((600 + 70 * runtime))
 echo "vm-bench: log in $log" >&2
 set +e
 VHOSTIO_VM_APPEND=${VHOSTIO_VM_APPEND-clocksource=tsc tsc=reliable} \
-	VHOSTIO_BUILD=$build "$REPO/tests/vm/run-in-vm.sh" --timeout "$timeout" --mem 3072 \
+	VHOSTIO_BUILD=$build "$BASH" "$REPO/tests/vm/run-in-vm.sh" --timeout "$timeout" --mem 3072 \
 	"$BENCH/guest-bench.sh" "$runtime" "$size" 2>&1 | tee "$log" |
 	grep --line-buffered -E '^(bench|run-in-vm):' >&2
 vmrc=${PIPESTATUS[0]}

@@ -1,6 +1,9 @@
 #!/bin/bash
 # Install what vhostio needs to build and to run its tests on Debian 12.
 # Idempotent; skips apt when everything is already there.
+#
+# Usage: install-deps.sh [PACKAGE...]   (extra packages, e.g. the benchmarks'
+#        tcmu-runner; Debian starts tcmu-runner on install, this stops it)
 set -euo pipefail
 
 PACKAGES=(
@@ -20,6 +23,7 @@ PACKAGES=(
 	# test.sh's fuzzing stage: clang, its libFuzzer and sanitizer runtimes (only recommended by clang,
 	# so named here), llvm-symbolizer for the stacks of a crash
 	clang libclang-rt-dev llvm
+	"$@"
 )
 
 missing=()
@@ -35,3 +39,7 @@ SUDO=
 echo "install-deps: installing ${missing[*]}"
 $SUDO apt-get update -q
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+# Only the VMs run tcmu-runner; on the host it would just hold the D-Bus name.
+if [[ " ${missing[*]} " == *" tcmu-runner "* ]]; then
+	$SUDO systemctl disable --now tcmu-runner 2>/dev/null || true
+fi

@@ -6,6 +6,11 @@
 #
 # Usage: run-in-vm.sh [--mem MiB] [--cpus N] [--timeout SECONDS] SCRIPT [ARGS...]
 #
+# VHOSTIO_VM_ROOT=DIR boots DIR instead of / as the guest's root (the
+# portable benchmark bundle's own Debian tree, bench/bundle.sh): the kernel,
+# its modules and busybox are then looked up under DIR, and SCRIPT, the
+# source and the build tree must lie inside it.
+#
 # Exit status: SCRIPT's exit status; 77 if the VM cannot be run here (no qemu,
 # kernel, modules or static busybox); 1 if the VM failed to boot, crashed,
 # never reported a status or hit the timeout; 2 on usage errors.
@@ -64,6 +69,21 @@ shift
 
 # ---------------------------------------------------------------- host checks
 
+vm_root=$(cd "${VHOSTIO_VM_ROOT:-/}" && pwd -P) || exit 2
+root_of() { [ "$vm_root" = / ] || printf '%s' "$vm_root"; } # prefix for host paths
+# The path under which the guest sees host path $1 (the same file).
+guest_path() {
+	if [ "$vm_root" = / ]; then
+		printf '%s' "$1"
+	elif [ "$1" = "$vm_root" ]; then
+		printf /
+	elif [[ $1 == "$vm_root"/* ]]; then
+		printf '%s' "${1#"$vm_root"}"
+	else
+		return 1
+	fi
+}
+
 # Inside the VM the whole host root, qemu included, is visible, so a nested
 # run would "work" at TCG speed inside TCG. That is always a mistake (e.g. a
 # host-side test like test-harness.sh given to run-in-vm.sh).
@@ -74,7 +94,7 @@ fi
 
 qemu=$(command -v qemu-system-x86_64) || skip "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
 
-busybox=${VHOSTIO_VM_BUSYBOX:-/bin/busybox}
+busybox=${VHOSTIO_VM_BUSYBOX:-$(root_of)/bin/busybox}
 [ -x "$busybox" ] || skip "$busybox not found (apt-get install busybox-static)"
 # The initramfs has no libc, so a dynamically linked busybox cannot run there.
 if command -v ldd >/dev/null && ldd "$busybox" >/dev/null 2>&1; then
@@ -94,14 +114,20 @@ if [ -n "${VHOSTIO_VM_KERNEL:-}" ]; then
 	kernel=$VHOSTIO_VM_KERNEL
 	[ -r "$kernel" ] || skip "VHOSTIO_VM_KERNEL=$kernel is not a readable file"
 	kver=$(bzimage_version "$kernel") || kver=
-	[ -d "/lib/modules/$kver" ] || kver=${kernel##*/vmlinuz-}
+	[ -d "$(root_of)/lib/modules/$kver" ] || kver=${kernel##*/vmlinuz-}
 else
 	# The one kernel/ builds the fabric module for: the newest
 	# /boot/vmlinuz-*-amd64 with its /lib/modules/<version>.
-	kver=$(KVER='' "$HARNESS_DIR/../../kernel/kernel-version.sh") && kernel=/boot/vmlinuz-$kver || kernel=''
+	if [ "$vm_root" = / ]; then
+		kver=$(KVER='' "$HARNESS_DIR/../../kernel/kernel-version.sh") && kernel=/boot/vmlinuz-$kver || kernel=''
+	else
+		kernel=$(printf '%s\n' "$vm_root"/boot/vmlinuz-*-amd64 | sort -rV | head -n 1)
+		kver=${kernel##*/vmlinuz-}
+		[ -r "$kernel" ] || kernel=''
+	fi
 	[ -n "$kernel" ] || skip "no readable /boot/vmlinuz-*-amd64 with matching /lib/modules/<version> (apt-get install linux-image-amd64)"
 fi
-moddir=/lib/modules/$kver
+moddir=$(root_of)/lib/modules/$kver
 [ -f "$moddir/modules.dep" ] || skip "no $moddir/modules.dep for kernel $kernel"
 
 # ------------------------------------------------------------------ initramfs
@@ -145,7 +171,7 @@ build_initramfs() { # OUTPUT
 	local -a args=(--busybox "$busybox" --moddir "$moddir" --gzip --init "$HARNESS_DIR/initramfs-init.sh")
 	local n rc=0
 	for n in "${ROOT_MODULES[@]}"; do args+=(--module "$n"); done
-	TMPDIR=$cache "$HARNESS_DIR/mkinitramfs.sh" "${args[@]}" "$1" || rc=$?
+	TMPDIR=$cache "$BASH" "$HARNESS_DIR/mkinitramfs.sh" "${args[@]}" "$1" || rc=$?
 	[ "$rc" != 77 ] || skip "cannot build the initramfs for kernel $kver (above)"
 	return "$rc"
 }
@@ -179,7 +205,7 @@ initrd=$cache/initramfs-$kver-$key.img
 cached "$initrd" build_initramfs
 
 boot_kernel=$kernel
-if [ "${VHOSTIO_VM_PVH:-1}" = 1 ] && grep -qs '^CONFIG_PVH=y' "/boot/config-$kver"; then
+if [ "${VHOSTIO_VM_PVH:-1}" = 1 ] && grep -qs '^CONFIG_PVH=y' "$(root_of)/boot/config-$kver"; then
 	kkey=$(stat -L -c '%n %s %Y' "$kernel" | sha256sum | cut -c1-16)
 	cached "$cache/vmlinux-$kver-$kkey.img" extract_vmlinux
 	[ ! -s "$cache/vmlinux-$kver-$kkey.img" ] || boot_kernel=$cache/vmlinux-$kver-$kkey.img
@@ -207,6 +233,16 @@ build=${VHOSTIO_BUILD:-$REPO_ROOT/build}
 [[ $build == /* ]] || build=$PWD/$build
 cwd=$(pwd -P)
 
+# What the guest is told, in its own paths (they differ under VHOSTIO_VM_ROOT).
+for v in HARNESS_DIR REPO_ROOT build script; do
+	p=$(guest_path "${!v}") || {
+		msg "${!v} is not inside VHOSTIO_VM_ROOT=$vm_root"
+		exit 2
+	}
+	declare "guest_$v=$p"
+done
+guest_cwd=$(guest_path "$cwd") || guest_cwd=/ # the bundle runs from anywhere
+
 # The job: shell assignments sourced by guest-init.sh. VHOSTIO_* variables of
 # the caller are passed through so tests can be configured from outside.
 write_job() { # GUEST_TIMEOUT SCRIPT [ARGS...]
@@ -215,19 +251,19 @@ write_job() { # GUEST_TIMEOUT SCRIPT [ARGS...]
 	while read -r var; do
 		if [[ $var == VHOSTIO_* ]]; then printf 'export %s=%q\n' "$var" "${!var}"; fi
 	done < <(compgen -e)
-	printf 'export VHOSTIO_SRC=%q\n' "$REPO_ROOT"
-	printf 'export VHOSTIO_BUILD=%q\n' "$build"
+	printf 'export VHOSTIO_SRC=%q\n' "$guest_REPO_ROOT"
+	printf 'export VHOSTIO_BUILD=%q\n' "$guest_build"
 	printf 'export VHOSTIO_VM_KERNEL_VERSION=%q\n' "$kver"
 	printf 'export VHOSTIO_VM_RESULTS=/run/vhostio-job\n'
-	printf 'VHOSTIO_VM_HARNESS_DIR=%q\n' "$HARNESS_DIR"
-	printf 'VHOSTIO_VM_SCRIPT=%q\n' "$script"
-	printf 'VHOSTIO_VM_CWD=%q\n' "$cwd"
+	printf 'VHOSTIO_VM_HARNESS_DIR=%q\n' "$guest_HARNESS_DIR"
+	printf 'VHOSTIO_VM_SCRIPT=%q\n' "$(guest_path "$script")"
+	printf 'VHOSTIO_VM_CWD=%q\n' "$guest_cwd"
 	printf 'VHOSTIO_VM_SCRIPT_TIMEOUT=%q\n' "$guest_timeout"
 	printf 'VHOSTIO_VM_ARGS=('
 	[ $# -eq 0 ] || printf ' %q' "$@"
 	printf ' )\n'
 }
-echo "$HARNESS_DIR/guest-init.sh" >"$results/guest-init-path"
+echo "$guest_HARNESS_DIR/guest-init.sh" >"$results/guest-init-path"
 
 # 9p caching for the read-only host root: cache=loose caches data and
 # metadata in the guest (much faster exec of host binaries), so the host tree
@@ -284,7 +320,7 @@ run_vm() { # ACCEL CPU SCRIPT-ARGS...
 		# Panics (incl. oops=panic) and reboots end qemu instead of looping.
 		-no-reboot
 		-serial "file:$(qopt "$results/console.log")"
-		-fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap
+		-fsdev "local,id=hostroot,path=$(qopt "$vm_root"),security_model=none,readonly=on,multidevs=remap"
 		-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
 		-fsdev "local,id=job,path=$(qopt "$results"),security_model=none"
 		-device virtio-9p-pci,fsdev=job,mount_tag=vhostiojob
