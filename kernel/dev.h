@@ -84,6 +84,11 @@ struct vhostio_vq {
 	struct list_head tmf_wait;
 	/* Worker scratch for one request's segments. */
 	struct iovec *out, *in;
+	/* Bounce pages kept for the next commands (io.c): a new page costs a
+	 * clear (Debian's init_on_alloc) as much as the copy into it. */
+	spinlock_t pool_lock;
+	struct list_head pool;           /* linked through page->lru */
+	unsigned int pool_pages;
 };
 
 /* Bounce memory a device may hold for its commands (io.c), in MiB, and

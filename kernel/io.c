@@ -9,12 +9,14 @@
  * them used and signals the call eventfd.
  *
  * Data is bounced, not pinned: a buffer of any alignment or size (up to
- * what LIO accepts) works, memory is allocated per command as it comes,
- * and nothing of the guest's is mapped while LIO holds a command.
+ * what LIO accepts) works, memory is taken per command as it comes (from a
+ * small per-queue pool of pages first), and nothing of the guest's is
+ * mapped while LIO holds a command.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/file.h>
+#include <linux/highmem.h>
 #include <linux/moduleparam.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/mm.h>
@@ -124,6 +126,8 @@ void vhostio_vq_stop(struct vhostio_vq *vq)
 	vq->paused = false;
 }
 
+static void bounce_pool_drain(struct vhostio_vq *vq);
+
 void vhostio_vq_free(struct vhostio_vq *vq)
 {
 	vhostio_vq_set_kick(vq, NULL);
@@ -131,6 +135,7 @@ void vhostio_vq_free(struct vhostio_vq *vq)
 		eventfd_ctx_put(vq->call);
 	if (vq->err)
 		eventfd_ctx_put(vq->err);
+	bounce_pool_drain(vq);
 	kfree(vq->out);
 	kfree(vq->in);
 	kfree(vq);
@@ -339,12 +344,86 @@ static bool bounce_reserve(struct vhostio_dev *dev, u32 bytes)
 	return true;
 }
 
-static void bounce_free(struct vhostio_dev *dev, struct scatterlist *sgl, unsigned int nents, u32 bytes)
+/*
+ * Pages a queue keeps for reuse, at most: 2 MiB, what 32 commands of 64 KiB
+ * need.  Past it pages go back to the allocator.
+ */
+#define VHOSTIO_POOL_PAGES 512
+
+static void bounce_free(struct vhostio_vq *vq, struct scatterlist *sgl, unsigned int nents, u32 bytes);
+
+/*
+ * The buffer of a command of 'len' bytes: pages of the queue's pool first.
+ * 'zero': the pages must hold nothing (data-in LIO may not fill); a new page
+ * is zeroed by the allocator, a reused one here.
+ */
+static int bounce_alloc(struct vhostio_vq *vq, struct scatterlist **sglp, unsigned int *nentsp,
+			u32 len, bool zero)
 {
-	if (sgl)
-		target_free_sgl(sgl, nents);
+	unsigned int n = DIV_ROUND_UP(len, PAGE_SIZE), i, reused = 0;
+	struct scatterlist *sgl;
+	struct page *page;
+
+	sgl = kmalloc_array(n, sizeof(*sgl), GFP_KERNEL);
+	if (!sgl)
+		return -ENOMEM;
+	sg_init_table(sgl, n);
+	spin_lock(&vq->pool_lock);
+	for (; reused < n && vq->pool_pages; reused++, vq->pool_pages--) {
+		page = list_first_entry(&vq->pool, struct page, lru);
+		list_del(&page->lru);
+		sg_set_page(&sgl[reused], page, 0, 0);
+	}
+	spin_unlock(&vq->pool_lock);
+	for (i = 0; i < n; i++, len -= PAGE_SIZE) {
+		if (i < reused) {
+			page = sg_page(&sgl[i]);
+			if (zero)
+				clear_highpage(page);
+		} else {
+			page = alloc_page(GFP_KERNEL | (zero ? __GFP_ZERO : 0));
+			if (!page) {
+				bounce_free(vq, sgl, i, 0); /* also frees sgl */
+				return -ENOMEM;
+			}
+		}
+		sg_set_page(&sgl[i], page, min_t(u32, len, PAGE_SIZE), 0);
+	}
+	*sglp = sgl;
+	*nentsp = n;
+	return 0;
+}
+
+static void bounce_free(struct vhostio_vq *vq, struct scatterlist *sgl, unsigned int nents, u32 bytes)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+
+	if (sgl) {
+		spin_lock(&vq->pool_lock);
+		for_each_sg(sgl, sg, nents, i) {
+			if (vq->pool_pages < VHOSTIO_POOL_PAGES) {
+				list_add(&sg_page(sg)->lru, &vq->pool);
+				vq->pool_pages++;
+			} else {
+				__free_page(sg_page(sg));
+			}
+		}
+		spin_unlock(&vq->pool_lock);
+		kfree(sgl);
+	}
 	if (bytes)
-		atomic_long_sub(bytes, &dev->bounce_bytes);
+		atomic_long_sub(bytes, &vq->dev->bounce_bytes);
+}
+
+static void bounce_pool_drain(struct vhostio_vq *vq)
+{
+	struct page *page, *next;
+
+	list_for_each_entry_safe(page, next, &vq->pool, lru)
+		__free_page(page);
+	INIT_LIST_HEAD(&vq->pool);
+	vq->pool_pages = 0;
 }
 
 static void inflight_put(struct vhostio_dev *dev)
@@ -416,7 +495,7 @@ static void answer_orphan(struct vhostio_vq *vq, struct vhostio_orphan *o)
 	 * aborted what the TMF was after: its function is done.  A group's
 	 * ABORT TASK has no head of its own; the group answers.
 	 */
-	bounce_free(vq->dev, o->sgl, o->sgl_nents, o->bounce);
+	bounce_free(vq, o->sgl, o->sgl_nents, o->bounce);
 	if (o->group) {
 		group_put(vq, o->group);
 		kfree(o);
@@ -433,7 +512,7 @@ static void answer_orphan(struct vhostio_vq *vq, struct vhostio_orphan *o)
 static void release_cmd(struct vhostio_dev *dev, struct vhostio_scsi_cmd *cmd)
 {
 	untrack_cmd(cmd);
-	bounce_free(dev, cmd->sgl, cmd->sgl_nents, cmd->bounce);
+	bounce_free(cmd->vq, cmd->sgl, cmd->sgl_nents, cmd->bounce);
 	cmd->sgl = NULL;
 	cmd->bounce = 0;
 	kfree(cmd->orphan);
@@ -584,9 +663,14 @@ static struct vhostio_scsi_cmd *cmd_get(struct se_session *se_sess, struct vhost
 /* Give back a slot LIO never saw, with what was allocated for it. */
 static void cmd_put_unused(struct se_session *se_sess, struct vhostio_scsi_cmd *cmd)
 {
-	bounce_free(cmd->vq->dev, cmd->sgl, cmd->sgl_nents, cmd->bounce);
+	bounce_free(cmd->vq, cmd->sgl, cmd->sgl_nents, cmd->bounce);
 	kfree(cmd->orphan);
 	target_free_tag(se_sess, &cmd->se_cmd);
+}
+
+static bool is_read(u8 opcode)
+{
+	return opcode == READ_6 || opcode == READ_10 || opcode == READ_12 || opcode == READ_16;
 }
 
 static void handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
@@ -642,7 +726,7 @@ static void handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
 	se_sess = tpg->nexus->se_sess;
 	cmd = cmd_get(se_sess, vq);
 	if (!cmd) {
-		bounce_free(dev, NULL, 0, bounce);
+		bounce_free(vq, NULL, 0, bounce);
 		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_BUSY);
 		return;
 	}
@@ -651,10 +735,16 @@ static void handle_cmd(struct vhostio_vq *vq, struct vhio_vq_req *req)
 	cmd->head = req->head;
 	cmd->data_len = out_data + in_data;
 	cmd->orphan = orphan_alloc(req, req->nin);
-	/* Data-in pages start zeroed: what LIO does not fill is not old memory. */
+	/*
+	 * Data-in pages start zeroed, so what LIO does not fill is not old
+	 * memory (an emulated command may answer GOOD having written less
+	 * than the buffer), except for a READ: every backend fills all of it
+	 * or fails the command, and a failed command's data is not copied.
+	 * Zeroing a READ's pages cost as much as copying them (profiled).
+	 */
 	if (!cmd->orphan || (cmd->data_len &&
-			 target_alloc_sgl(&cmd->sgl, &cmd->sgl_nents, cmd->data_len,
-					  dir == DMA_FROM_DEVICE, false))) {
+			 bounce_alloc(vq, &cmd->sgl, &cmd->sgl_nents, cmd->data_len,
+				      dir == DMA_FROM_DEVICE && !is_read(vreq.cdb[0])))) {
 		cmd_put_unused(se_sess, cmd);
 		respond(vq, req->head, req->in, req->nin, VIRTIO_SCSI_S_BUSY);
 		return;

@@ -288,6 +288,8 @@ struct vhostio_vq *vhostio_get_vq(struct vhostio_dev *vs, unsigned int index)
 	init_llist_head(&vq->aborted);
 	spin_lock_init(&vq->cmds_lock);
 	INIT_LIST_HEAD(&vq->cmds);
+	spin_lock_init(&vq->pool_lock);
+	INIT_LIST_HEAD(&vq->pool);
 	INIT_LIST_HEAD(&vq->tmf_wait);
 	vhostio_worker_attach_default(vq);
 	/* Complete before the fabric's event path can see it. */
