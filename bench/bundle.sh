@@ -22,7 +22,7 @@
 #   --fast     xz -1 instead of -9e: a bigger file, built in seconds, whose
 #              size is not checked (tests)
 #   --dir DIR  also leave the unpacked tree in DIR (must not exist)
-# Installs tcmu-runner when it is missing (scripts/install-deps.sh).  Fails
+# Installs what is missing (scripts/install-deps.sh).  Fails
 # when the tarball would be over 60 MiB.
 set -euo pipefail
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
@@ -60,7 +60,7 @@ PACKAGES=(
 	python3-minimal python3.11-minimal libpython3.11-minimal libpython3.11-stdlib
 	fio sg3-utils tcmu-runner dbus-daemon dbus-system-bus-common
 )
-"$REPO/scripts/install-deps.sh" tcmu-runner >&2
+"$REPO/scripts/install-deps.sh" >&2
 for p in "${PACKAGES[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || die "package $p is not installed"
 done

@@ -45,24 +45,6 @@ cpu_ticks() {
 # record FABRIC LUN RW QUEUES FILE RUNNER_TICKS_BEFORE AFTER
 record() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$INDEX"; }
 
-# Load a fabric: stock (the kernel's vhost_scsi) or vhostio's in a mode.
-fabric_load() {
-	local m
-	# The fabric's configfs group holds a reference on its module.
-	[ ! -d "$CFS/vhost" ] || rmdir "$CFS/vhost"
-	for m in vhost_scsi vhostio_scsi; do
-		[ ! -d /sys/module/$m ] || rmmod $m || {
-			log "cannot unload $m: refcnt $(cat /sys/module/$m/refcnt), holders: $(ls /sys/module/$m/holders)"
-			return 1
-		}
-	done
-	if [ "$1" = stock ]; then
-		modprobe vhost_scsi
-	else
-		insmod "$FABRIC_KO" workers="$1"
-	fi
-}
-
 runner_start --no-dbus >/dev/null || { log "runner did not start"; exit 1; }
 rd_create fr0 "$SIZE" && user_backstore_create 1 fram0 ram/fram0 "$SIZE" ||
 	{ log "backstores not created"; exit 1; }

@@ -18,16 +18,9 @@ OUT=/tmp/fabric-profile
 mkdir -p "$OUT"
 command -v perf >/dev/null || { echo "no perf (apt-get install linux-perf)"; exit 77; }
 
-load() { # stock | single | per_vq
-	[ ! -d "$CFS/vhost" ] || rmdir "$CFS/vhost"
-	rmmod vhost_scsi 2>/dev/null
-	rmmod vhostio_scsi 2>/dev/null
-	if [ "$1" = stock ]; then modprobe vhost_scsi; else insmod "$FABRIC_KO" workers="$1"; fi
-}
-
 rd_create prof_rd "$SIZE" || exit 1
 for fabric in stock single per_vq; do
-	load "$fabric" && vhost_target_create && vhost_lun_add 0 rd_mcp_1/prof_rd || { echo "$fabric: setup failed"; continue; }
+	fabric_load "$fabric" && vhost_target_create && vhost_lun_add 0 rd_mcp_1/prof_rd || { echo "$fabric: setup failed"; continue; }
 	vio run --lun 0 --rw write --bs 1M --qd 8 --size "$SIZE" >/dev/null 2>&1
 	# perf takes seconds to start under TCG: the run goes inside its window.
 	perf record -a -g -e cpu-clock -F 1000 -o "$OUT/$fabric.data" -- sleep "$((SECS + 6))" >/dev/null 2>&1 &

@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-scripts/install-deps.sh tcmu-runner python3-matplotlib
+scripts/install-deps.sh python3-matplotlib
 
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-bench -j"$(nproc)" >/dev/null

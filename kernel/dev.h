@@ -120,6 +120,7 @@ struct vhostio_dev {
 	bool logged;                     /* bits set since the eventfd was last told */
 	/* Bounce bytes held by commands (page-rounded), of all queues. */
 	atomic_long_t bounce_bytes;
+	atomic_long_t pool_bytes;        /* bounce pages the queues keep for reuse (io.c) */
 	/* Commands submitted and not yet answered into a ring. */
 	atomic_t inflight;
 	wait_queue_head_t inflight_wait;
@@ -198,6 +199,7 @@ int vhostio_vq_set_kick(struct vhostio_vq *vq, struct file *kick);
 /* Stop a queue's engine (kicks off, base kept); caller holds dev->lock. */
 void vhostio_vq_stop(struct vhostio_vq *vq);
 void vhostio_vq_free(struct vhostio_vq *vq);
+void vhostio_pool_drain(struct vhostio_vq *vq);
 /* Wait, without dev->lock, until every submitted command is answered. */
 void vhostio_wait_inflight(struct vhostio_dev *dev);
 

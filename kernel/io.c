@@ -126,8 +126,6 @@ void vhostio_vq_stop(struct vhostio_vq *vq)
 	vq->paused = false;
 }
 
-static void bounce_pool_drain(struct vhostio_vq *vq);
-
 void vhostio_vq_free(struct vhostio_vq *vq)
 {
 	vhostio_vq_set_kick(vq, NULL);
@@ -135,7 +133,7 @@ void vhostio_vq_free(struct vhostio_vq *vq)
 		eventfd_ctx_put(vq->call);
 	if (vq->err)
 		eventfd_ctx_put(vq->err);
-	bounce_pool_drain(vq);
+	vhostio_pool_drain(vq);
 	kfree(vq->out);
 	kfree(vq->in);
 	kfree(vq);
@@ -346,16 +344,20 @@ static bool bounce_reserve(struct vhostio_dev *dev, u32 bytes)
 
 /*
  * Pages a queue keeps for reuse, at most: 2 MiB, what 32 commands of 64 KiB
- * need.  Past it pages go back to the allocator.
+ * need; and a device, all queues together: 8 MiB, on top of max_bounce_mb.
+ * Past that pages go back to the allocator.
  */
 #define VHOSTIO_POOL_PAGES 512
+#define VHOSTIO_DEV_POOL_BYTES (8L << 20)
 
 static void bounce_free(struct vhostio_vq *vq, struct scatterlist *sgl, unsigned int nents, u32 bytes);
 
 /*
  * The buffer of a command of 'len' bytes: pages of the queue's pool first.
- * 'zero': the pages must hold nothing (data-in LIO may not fill); a new page
- * is zeroed by the allocator, a reused one here.
+ * A new page is always zeroed (free with Debian's init_on_alloc, and no
+ * host memory ever reaches a guest); a reused one only if 'zero': a READ's
+ * buffer (not 'zero') holds nothing older than this queue's own earlier
+ * commands since its endpoint was set, and its backend overwrites it.
  */
 static int bounce_alloc(struct vhostio_vq *vq, struct scatterlist **sglp, unsigned int *nentsp,
 			u32 len, bool zero)
@@ -375,13 +377,15 @@ static int bounce_alloc(struct vhostio_vq *vq, struct scatterlist **sglp, unsign
 		sg_set_page(&sgl[reused], page, 0, 0);
 	}
 	spin_unlock(&vq->pool_lock);
+	if (reused)
+		atomic_long_sub(reused * PAGE_SIZE, &vq->dev->pool_bytes);
 	for (i = 0; i < n; i++, len -= PAGE_SIZE) {
 		if (i < reused) {
 			page = sg_page(&sgl[i]);
 			if (zero)
 				clear_highpage(page);
 		} else {
-			page = alloc_page(GFP_KERNEL | (zero ? __GFP_ZERO : 0));
+			page = alloc_page(GFP_KERNEL | __GFP_ZERO);
 			if (!page) {
 				bounce_free(vq, sgl, i, 0); /* also frees sgl */
 				return -ENOMEM;
@@ -396,34 +400,54 @@ static int bounce_alloc(struct vhostio_vq *vq, struct scatterlist **sglp, unsign
 
 static void bounce_free(struct vhostio_vq *vq, struct scatterlist *sgl, unsigned int nents, u32 bytes)
 {
+	struct vhostio_dev *dev = vq->dev;
 	struct scatterlist *sg;
-	unsigned int i;
+	unsigned int i, kept = 0;
+	long room;
 
 	if (sgl) {
+		/* Racy across queues, by at most one command's pages each. */
+		room = (VHOSTIO_DEV_POOL_BYTES - atomic_long_read(&dev->pool_bytes)) >> PAGE_SHIFT;
 		spin_lock(&vq->pool_lock);
 		for_each_sg(sgl, sg, nents, i) {
-			if (vq->pool_pages < VHOSTIO_POOL_PAGES) {
-				list_add(&sg_page(sg)->lru, &vq->pool);
+			struct page *page = sg_page(sg);
+
+			/* Only a page nothing else holds (a backend may still
+			 * have a reference to it) is handed out again. */
+			if (kept < room && vq->pool_pages < VHOSTIO_POOL_PAGES && page_count(page) == 1) {
+				list_add(&page->lru, &vq->pool);
 				vq->pool_pages++;
+				kept++;
 			} else {
-				__free_page(sg_page(sg));
+				put_page(page);
 			}
 		}
 		spin_unlock(&vq->pool_lock);
+		if (kept)
+			atomic_long_add(kept * PAGE_SIZE, &dev->pool_bytes);
 		kfree(sgl);
 	}
 	if (bytes)
-		atomic_long_sub(bytes, &vq->dev->bounce_bytes);
+		atomic_long_sub(bytes, &dev->bounce_bytes);
 }
 
-static void bounce_pool_drain(struct vhostio_vq *vq)
+/* Free what a queue keeps: when it is freed, and when its endpoint goes (a
+ * new one must not see the old one's data). */
+void vhostio_pool_drain(struct vhostio_vq *vq)
 {
 	struct page *page, *next;
+	unsigned int n;
+	LIST_HEAD(pages);
 
-	list_for_each_entry_safe(page, next, &vq->pool, lru)
-		__free_page(page);
-	INIT_LIST_HEAD(&vq->pool);
+	spin_lock(&vq->pool_lock);
+	list_splice_init(&vq->pool, &pages);
+	n = vq->pool_pages;
 	vq->pool_pages = 0;
+	spin_unlock(&vq->pool_lock);
+	list_for_each_entry_safe(page, next, &pages, lru)
+		put_page(page);
+	if (n)
+		atomic_long_sub(n * PAGE_SIZE, &vq->dev->pool_bytes);
 }
 
 static void inflight_put(struct vhostio_dev *dev)
@@ -545,8 +569,10 @@ static void complete_tmf(struct vhostio_vq *vq, struct vhostio_scsi_cmd *cmd)
 	struct vhostio_orphan *o = cmd->orphan;
 
 	cmd->orphan = NULL;
-	release_cmd(vq->dev, cmd);
+	/* The answer's inflight reference is taken before the command's goes:
+	 * the count never touches 0 while the TMF is still to be answered. */
 	tmf_answer(vq, o, response);
+	release_cmd(vq->dev, cmd);
 }
 
 static void complete_cmd(struct vhostio_vq *vq, struct vhostio_scsi_cmd *cmd)

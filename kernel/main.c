@@ -491,9 +491,12 @@ static long clear_endpoint(struct vhostio_dev *vs, const struct vhost_scsi_targe
 		return -EINVAL;
 	/* Everything LIO holds is answered before the TPGs go. */
 	quiesce(vs);
-	for (i = 0; i < VHOSTIO_MAX_VQS; i++)
-		if (vs->vqs[i])
+	for (i = 0; i < VHOSTIO_MAX_VQS; i++) {
+		if (vs->vqs[i]) {
 			vhostio_vq_stop(vs->vqs[i]);
+			vhostio_pool_drain(vs->vqs[i]);
+		}
+	}
 	endpoint_clear(vs);
 	return 0;
 }

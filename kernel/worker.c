@@ -424,18 +424,27 @@ void vhostio_workers_flush(struct vhostio_dev *dev, struct vhostio_worker *self)
 	}
 }
 
-/* Whether every worker but 'self' with rings has had a pass that started after 'ticket'. */
+/*
+ * Whether every worker but 'self' with rings has had a pass that started
+ * after 'ticket'.  One that has not is asked for one (again): it may not
+ * have been asked when the ticket was given, e.g. when it then served the
+ * control queue, which has since moved; its pass ends with a kick of the
+ * control queue, whose worker then asks here again.
+ */
 bool vhostio_workers_flushed(struct vhostio_dev *dev, struct vhostio_worker *self, u64 ticket)
 {
+	bool flushed = true;
 	unsigned int i;
 
 	for (i = 0; i < VHOSTIO_MAX_WORKERS; i++) {
 		struct vhostio_worker *w = dev->workers[i];
 
-		if (w && w != self && w->attached && smp_load_acquire(&w->flushed) < ticket)
-			return false;
+		if (w && w != self && w->attached && smp_load_acquire(&w->flushed) < ticket) {
+			worker_wake(w, VHOSTIO_FLUSH_BIT);
+			flushed = false;
+		}
 	}
-	return true;
+	return flushed;
 }
 
 /* ---- the 6.5 worker ioctls ---- */

@@ -20,6 +20,8 @@ PACKAGES=(
 	fio sg3-utils e2fsprogs util-linux procps openssl
 	# targetcli end-to-end tests: targetcli-fb over the D-Bus system bus, an iSCSI initiator, gdbus
 	targetcli-fb python3-rtslib-fb open-iscsi dbus libglib2.0-bin
+	# the benchmarks' baseline, which the portable benchmark bundle (bench/bundle.sh) carries
+	tcmu-runner
 	# test.sh's fuzzing stage: clang, its libFuzzer and sanitizer runtimes (only recommended by clang,
 	# so named here), llvm-symbolizer for the stacks of a crash
 	clang libclang-rt-dev llvm

@@ -234,13 +234,14 @@ build=${VHOSTIO_BUILD:-$REPO_ROOT/build}
 cwd=$(pwd -P)
 
 # What the guest is told, in its own paths (they differ under VHOSTIO_VM_ROOT).
-for v in HARNESS_DIR REPO_ROOT build script; do
-	p=$(guest_path "${!v}") || {
-		msg "${!v} is not inside VHOSTIO_VM_ROOT=$vm_root"
-		exit 2
-	}
-	declare "guest_$v=$p"
-done
+outside_root() {
+	msg "$1 is not inside VHOSTIO_VM_ROOT=$vm_root"
+	exit 2
+}
+guest_harness=$(guest_path "$HARNESS_DIR") || outside_root "$HARNESS_DIR"
+guest_src=$(guest_path "$REPO_ROOT") || outside_root "$REPO_ROOT"
+guest_build=$(guest_path "$build") || outside_root "$build"
+guest_script=$(guest_path "$script") || outside_root "$script"
 guest_cwd=$(guest_path "$cwd") || guest_cwd=/ # the bundle runs from anywhere
 
 # The job: shell assignments sourced by guest-init.sh. VHOSTIO_* variables of
@@ -251,19 +252,19 @@ write_job() { # GUEST_TIMEOUT SCRIPT [ARGS...]
 	while read -r var; do
 		if [[ $var == VHOSTIO_* ]]; then printf 'export %s=%q\n' "$var" "${!var}"; fi
 	done < <(compgen -e)
-	printf 'export VHOSTIO_SRC=%q\n' "$guest_REPO_ROOT"
+	printf 'export VHOSTIO_SRC=%q\n' "$guest_src"
 	printf 'export VHOSTIO_BUILD=%q\n' "$guest_build"
 	printf 'export VHOSTIO_VM_KERNEL_VERSION=%q\n' "$kver"
 	printf 'export VHOSTIO_VM_RESULTS=/run/vhostio-job\n'
-	printf 'VHOSTIO_VM_HARNESS_DIR=%q\n' "$guest_HARNESS_DIR"
-	printf 'VHOSTIO_VM_SCRIPT=%q\n' "$(guest_path "$script")"
+	printf 'VHOSTIO_VM_HARNESS_DIR=%q\n' "$guest_harness"
+	printf 'VHOSTIO_VM_SCRIPT=%q\n' "$guest_script"
 	printf 'VHOSTIO_VM_CWD=%q\n' "$guest_cwd"
 	printf 'VHOSTIO_VM_SCRIPT_TIMEOUT=%q\n' "$guest_timeout"
 	printf 'VHOSTIO_VM_ARGS=('
 	[ $# -eq 0 ] || printf ' %q' "$@"
 	printf ' )\n'
 }
-echo "$guest_HARNESS_DIR/guest-init.sh" >"$results/guest-init-path"
+echo "$guest_harness/guest-init.sh" >"$results/guest-init-path"
 
 # 9p caching for the read-only host root: cache=loose caches data and
 # metadata in the guest (much faster exec of host binaries), so the host tree

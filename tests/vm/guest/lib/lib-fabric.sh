@@ -16,3 +16,23 @@ fabric_swap_in() {
 	check "stock vhost_scsi unloaded" rmmod vhost_scsi
 	check "vhostio_scsi loaded" insmod "$FABRIC_KO"
 }
+
+# fabric_load stock|single|per_vq: the kernel's vhost_scsi, or vhostio_scsi
+# loaded with that workers= mode; whichever was loaded is unloaded first,
+# with the fabric's configfs group (it holds a reference on its module).
+# For the benchmarks, which measure each fabric in turn in one boot.
+fabric_load() {
+	local m
+	[ ! -d "$CFS/vhost" ] || rmdir "$CFS/vhost" || return 1
+	for m in vhost_scsi vhostio_scsi; do
+		[ ! -d /sys/module/$m ] || rmmod $m || {
+			echo "cannot unload $m: refcnt $(cat /sys/module/$m/refcnt), holders: $(ls /sys/module/$m/holders)" >&2
+			return 1
+		}
+	done
+	if [ "$1" = stock ]; then
+		modprobe vhost_scsi
+	else
+		insmod "$FABRIC_KO" workers="$1"
+	fi
+}
