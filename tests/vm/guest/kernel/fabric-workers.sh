@@ -1,7 +1,8 @@
 #!/bin/bash
 # vhostio_scsi's workers: the module parameters (workers=per_vq|single,
-# poll_us) and what they refuse; a worker per request queue by default and
-# one per device in single mode, the 6.5 worker ioctls with their errors
+# poll_us, auto_workers) and what they refuse; a worker per request queue by
+# default (at most auto_workers of them, if set) and one per device in
+# single mode, the 6.5 worker ioctls with their errors
 # and queues moved between workers under verified I/O
 # (tests/vm/tools/worker-ioctls.c); vhostio-io's --workers on top of them;
 # verified I/O and a LUN reset under load with busy polling on.  Run
@@ -27,6 +28,7 @@ check "vhost target with a nexus" vhost_target_create
 check "LUN 0 -> rd_mcp_1/r0" vhost_lun_add 0 rd_mcp_1/r0
 
 say "worker ioctls, per_vq mode"
+check "auto_workers=16 accepted" sh -c "echo 16 >$P/auto_workers && echo 0 >$P/auto_workers"
 rc=0
 bounded 180 "$PROG" --wwpn "$VHOST_WWPN" --tpgt 1 --lun 0 --expect-auto 1 || rc=$?
 check "worker-ioctls (per_vq): every check passed (exit $rc)" test "$rc" -eq 0
@@ -49,6 +51,23 @@ verified() {
 	[ "$rc" -eq 0 ] || tail -5 /tmp/vio.err
 	check "$name: no error, no miscompare" test "$rc" -eq 0 -a "${errors:-x}" = 0 -a "${mis:-x}" = 0 -a "${ok:-0}" -gt 0
 }
+
+say "automatic workers: one per queue, or at most auto_workers"
+echo 0 >$P/auto_workers
+out=$(vio --lun 0 run --rw randverify --size $((8 * MB)) --queues 4 --qd 8 --runtime 2 --json 2>/tmp/vio.err)
+rc=$?
+threads=$(json_phase "$out" cpu workers) errors=$(json_phase "$out" total errors)
+mis=$(json_phase "$out" total miscompares)
+check "auto_workers=0: 4 queues, $threads worker threads (want 5: the device's and one per queue); exit $rc, $errors errors, $mis miscompares" \
+	test "${threads:-x}" = 5 -a "$rc" -eq 0 -a "${errors:-x}" = 0 -a "${mis:-x}" = 0
+echo 2 >$P/auto_workers
+out=$(vio --lun 0 run --rw randverify --size $((8 * MB)) --queues 4 --qd 8 --runtime 2 --json 2>/tmp/vio.err)
+rc=$?
+threads=$(json_phase "$out" cpu workers) errors=$(json_phase "$out" total errors)
+mis=$(json_phase "$out" total miscompares)
+check "auto_workers=2: 4 queues, $threads worker threads (want 3: two queues each); exit $rc, $errors errors, $mis miscompares" \
+	test "${threads:-x}" = 3 -a "$rc" -eq 0 -a "${errors:-x}" = 0 -a "${mis:-x}" = 0
+echo 0 >$P/auto_workers
 
 say "vhostio-io --workers"
 verified "--workers per-vq" --workers per-vq
