@@ -13,8 +13,8 @@
  * - "per_vq" (module parameter workers=, the default): worker 0, the
  *   device's own (created at SET_OWNER), serves the control and event
  *   queues, and each I/O queue gets a worker of its own when its kick is
- *   set; with auto_workers=N, N at most, further queues sharing those
- *   (the least loaded first).  A multi-queue guest of QEMU 7.2, which knows no worker ioctls,
+ *   set, up to auto_workers of them (default: the online CPUs), further
+ *   queues sharing those (the least loaded first).  A multi-queue guest of QEMU 7.2, which knows no worker ioctls,
  *   so spreads its queues over CPUs; stock 6.1 serves all of them from
  *   one thread and stops near 500k IOPS however many queues there are.
  * - "single": worker 0 serves every queue, as stock 6.1 does.
@@ -109,11 +109,11 @@ MODULE_PARM_DESC(poll_us, "microseconds a worker keeps polling its drained rings
  * Workers beyond the host's CPUs run nothing more in parallel and cost
  * wake-ups and context switches (measured: 8 queues on 2 CPUs were served
  * slower by 8 workers than by one); past this many a device's automatic
- * workers are shared by its further queues.  0: no bound.
+ * workers are shared by its further queues.  0: the online CPUs.
  */
 static unsigned int auto_workers;
 module_param(auto_workers, uint, 0644);
-MODULE_PARM_DESC(auto_workers, "per_vq mode: the most automatic workers a device gets, further queues share them (0, the default: a worker per queue)");
+MODULE_PARM_DESC(auto_workers, "per_vq mode: the most automatic workers a device gets, further queues share them (0, the default: one per online CPU)");
 
 /* ---- kicks ---- */
 
@@ -393,7 +393,7 @@ void vhostio_worker_attach_default(struct vhostio_vq *vq)
  */
 void vhostio_worker_auto(struct vhostio_vq *vq)
 {
-	unsigned int i, n = 0, most = READ_ONCE(auto_workers) ?: UINT_MAX;
+	unsigned int i, n = 0, most = READ_ONCE(auto_workers) ?: num_online_cpus();
 	struct vhostio_worker *w, *least = NULL;
 	struct vhostio_dev *dev = vq->dev;
 	int ret;
