@@ -10,7 +10,7 @@
 # Usage: bundle-hermetic.sh BUILD_DIR [--full]
 #   default  the fabric benchmark, 1 queue, 1 s per run (CI)
 #   --full   both benchmarks with their default runs (by hand; under TCG
-#            about 25 minutes)
+#            about 9 minutes)
 # Exit: 0 pass, 1 fail, 77 skip (not root: no mount namespace).
 set -uo pipefail
 build=$(cd "${1:?usage: bundle-hermetic.sh BUILD_DIR [--full]}" && pwd -P) || exit 1
